@@ -1,0 +1,1 @@
+"""Language handling and intent classification; the Rasa project lives in nlu/rasa/."""
