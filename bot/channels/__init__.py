@@ -1,0 +1,1 @@
+"""One module per platform, all behind the Channel interface in base.py."""

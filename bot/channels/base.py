@@ -1,0 +1,65 @@
+"""The small interface every platform channel implements.
+
+A webhook request goes: read the raw body (size-bounded) -> `verify` -> `parse` -> inbox.
+An outbox row goes: `send` (which renders replies within the platform's limits).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar
+
+from aiohttp import web
+
+from bot.messages import Delivery, Incoming
+
+
+class WebhookRejected(Exception):  # noqa: N818 - it is an outcome, not a bug
+    """The request is refused; `status` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What happened to a delivery.
+
+    ok: delivered. retry_after: a transient failure, try again after that many seconds.
+    permanent: never retry (bad request, user blocked the bot, window closed); `reason` says why.
+    """
+
+    ok: bool
+    retry_after: float | None = None
+    permanent: bool = False
+    reason: str = ""
+
+
+class Channel(ABC):
+    name: ClassVar[str]
+    max_body_bytes: ClassVar[int] = 1024 * 1024
+
+    @abstractmethod
+    async def verify(self, request: web.Request, body: bytes) -> None:
+        """Raise WebhookRejected(401, ...) unless the body is signed by the platform."""
+
+    @abstractmethod
+    def parse(self, body: bytes) -> list[Incoming]:
+        """Turn a verified body into events; raise WebhookRejected(400, ...) if malformed.
+
+        Unknown event types are skipped (and counted), never an error.
+        """
+
+    @abstractmethod
+    async def send(self, delivery: Delivery) -> SendResult:
+        """Render the replies within the platform's limits and send them."""
+
+    async def handle_get(self, request: web.Request) -> web.Response:
+        """GET on the webhook path (Messenger's verification handshake)."""
+        raise web.HTTPMethodNotAllowed("GET", ["POST"])
+
+    async def close(self) -> None:
+        """Release HTTP sessions."""
