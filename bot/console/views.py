@@ -283,7 +283,7 @@ async def case_action(request: web.Request, account: Account) -> web.StreamRespo
     except cases.Forbidden:
         # The refusal is audited in its own transaction: the action's was rolled back.
         async with services.db.begin() as session:
-            cases.audit(session, account, "access_denied", case_id, action=action)
+            cases.audit(session, account, "access_denied", case_id, attempted=action)
         return html(pages.error_page(lang, "error_forbidden"), status=403)
     except cases.Conflict as conflict:
         raise web.HTTPSeeOther(f"/console/cases/{case_id}?error={conflict.key}") from None
