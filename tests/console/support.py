@@ -116,9 +116,13 @@ async def org_id(services: Services, slug: str) -> int:
         return int(await session.scalar(select(Organisation.id).where(Organisation.slug == slug)))
 
 
-async def login(client: TestClient, email: str, password: str = PASSWORD) -> str | None:
-    """Sign in as `email` (a fresh cookie jar); the session cookie, or None if refused."""
-    client.session.cookie_jar.clear()
+async def login(
+    client: TestClient, email: str, password: str = PASSWORD, fresh: bool = True
+) -> str | None:
+    """Sign in as `email` (a fresh cookie jar unless `fresh` is false); the session
+    cookie, or None if refused."""
+    if fresh:
+        client.session.cookie_jar.clear()
     form = await client.get("/console/login")
     csrf = CSRF_FIELD.search(await form.text()).group(1)  # type: ignore[union-attr]
     response = await client.post(
@@ -143,3 +147,9 @@ async def post(client: TestClient, path: str, **fields: str):  # type: ignore[no
     """A console form POST with the page's CSRF token, not following the redirect."""
     csrf = await csrf_of(client)
     return await client.post(path, data={"csrf": csrf, **fields}, allow_redirects=False)
+
+
+def use_cookie(client: TestClient, token: str) -> None:
+    """Send exactly this session cookie from now on."""
+    client.session.cookie_jar.clear()
+    client.session.cookie_jar.update_cookies({"console_session": token})
