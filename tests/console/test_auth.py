@@ -63,9 +63,7 @@ async def test_posts_without_the_right_csrf_token_are_refused(client, world: Wor
     assert response.status == 403
     async with services_of(client).db() as session:
         assert (await session.get(Case, world.case_a)).status == "open"
-        assert await session.scalar(
-            select(AuditEvent).where(AuditEvent.action == "csrf_rejected")
-        )
+        assert await session.scalar(select(AuditEvent).where(AuditEvent.action == "csrf_rejected"))
 
 
 async def test_post_from_another_origin_is_refused_even_with_the_token(client, world: World):

@@ -180,8 +180,10 @@ async def test_closing_erases_a_contact_who_asked(client, world: World) -> None:
         assert case.status == "closed" and case.contact_id is None
         # The goodbye still goes out: its row carries its own address.
         row = (
-            await session.execute(select(OutboxMessage).order_by(OutboxMessage.id.desc()))
-        ).scalars().first()
+            (await session.execute(select(OutboxMessage).order_by(OutboxMessage.id.desc())))
+            .scalars()
+            .first()
+        )
         assert row.idempotency_key == f"vol:{world.case_a}:closed" and row.contact_id is None
 
 
