@@ -94,3 +94,8 @@ async def wait_until(predicate, within: float = 60.0, interval: float = 0.1) -> 
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {within} s")
         await asyncio.sleep(interval)
+
+
+def dead_nlu_url() -> str:
+    """An NLU address where nothing listens: the client falls back to keywords at once."""
+    return f"http://127.0.0.1:{free_port()}"
