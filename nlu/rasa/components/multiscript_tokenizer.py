@@ -7,7 +7,7 @@ must be on PYTHONPATH when Rasa trains or serves (nlu.train and nlu.serve set it
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -26,7 +26,7 @@ class MultiScriptTokenizer(Tokenizer):
     """Segments Thai, Lao, Khmer, Myanmar-script and Latin runs separately."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {
             "intent_tokenization_flag": False,
             "intent_split_symbol": "_",
@@ -35,24 +35,27 @@ class MultiScriptTokenizer(Tokenizer):
         }
 
     @staticmethod
-    def required_packages() -> List[Text]:
-        return ["pythainlp", "laonlp", "khmernltk"]
+    def required_packages() -> list[str]:
+        # Rasa checks these both as import names and as distribution names; khmer-nltk
+        # (imported as khmernltk) cannot pass both, and its version is pinned in
+        # nlu/requirements-rasa.txt, which is part of the model hash.
+        return ["pythainlp", "laonlp"]
 
     @staticmethod
-    def supported_languages() -> Optional[List[Text]]:
+    def supported_languages() -> list[str] | None:
         return None  # any: the script decides
 
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "MultiScriptTokenizer":
+    ) -> MultiScriptTokenizer:
         return cls(config)
 
-    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+    def tokenize(self, message: Message, attribute: str) -> list[Token]:
         text = message.get(attribute) or ""
         tokens = [Token(word, start) for word, start in segment(text)]
         if not tokens and text.strip():
