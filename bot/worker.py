@@ -71,6 +71,7 @@ class Worker:
                 if not await inbox.mark_done(session, row_id, lease_end):
                     raise LostLease
             metrics.MESSAGES_HANDLED.labels(event.platform, outcome.language, outcome.kind).inc()
+            log.info("inbox_event_handled", inbox_id=row_id, kind=outcome.kind)
         except LostLease:
             log.warning("inbox_lease_lost", inbox_id=row_id)
         except Exception as exc:
@@ -133,6 +134,7 @@ class Worker:
         async with self.services.db.begin() as session:
             if result is not None and result.ok:
                 await outbox.mark_sent(session, row_id, lease_end)
+                log.info("outbox_sent", outbox_id=row_id, platform=delivery.platform)
                 if conversation_id is not None:
                     session.add(
                         Message(

@@ -31,12 +31,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_environment(database_url: str, **extra: str) -> dict[str, str]:
+def process_environment(database_url: str, **extra: str) -> dict[str, str]:
     return {**TEST_SECRETS, "DATABASE_URL": database_url, **extra}
 
 
 def make_settings(database_url: str, **extra: str) -> Settings:
-    return load_settings(environ=test_environment(database_url, **extra))
+    return load_settings(environ=process_environment(database_url, **extra))
 
 
 async def postgres_available() -> str | None:
@@ -94,3 +94,8 @@ async def wait_until(predicate, within: float = 60.0, interval: float = 0.1) -> 
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {within} s")
         await asyncio.sleep(interval)
+
+
+def dead_nlu_url() -> str:
+    """An NLU address where nothing listens: the client falls back to keywords at once."""
+    return f"http://127.0.0.1:{free_port()}"
