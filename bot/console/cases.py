@@ -357,7 +357,11 @@ async def messages(
     rows = (
         await session.execute(
             select(Message)
-            .where(Message.conversation_id == case.conversation_id, Message.id > after)
+            .where(
+                Message.conversation_id == case.conversation_id,
+                Message.id > after,
+                Message.text_enc.is_not(None),  # button presses carry no text
+            )
             .order_by(Message.id)
             .limit(500)
         )

@@ -51,7 +51,7 @@ def page(
         "<!doctype html>\n"
         '<html lang="{lang}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<meta name="referrer" content="no-referrer">'
+        '<meta name="referrer" content="same-origin">'
         "<title>{title} · {app}</title>"
         '<link rel="stylesheet" href="/console/static/console.css">'
         '<script src="/console/static/console.js" defer></script></head>'
@@ -107,6 +107,11 @@ def status_text(lang: str, status: str, claimed_by_name: str | None) -> str:
     return t(lang, f"status_{status}")
 
 
+def topic_label(lang: str, content: Content, intent: str | None, kind: str) -> str:
+    text = content.topic(lang, intent) if intent else None
+    return text.title if text else t(lang, f"kind_{kind}")
+
+
 def queue_rows(lang: str, rows: list[QueueRow], content: Content, now: datetime) -> Markup:
     if not rows:
         return render('<tr><td colspan="7" class="empty">{m}</td></tr>', m=t(lang, "no_cases"))
@@ -126,13 +131,12 @@ def queue_rows(lang: str, rows: list[QueueRow], content: Content, now: datetime)
                 '<td data-label="{l_channel}">{platform}</td>'
                 '<td data-label="{l_province}">{province}</td>'
                 '<td data-label="{l_waiting}">{waiting}</td>'
-                '<td data-label="{l_status}">{status}<br><small>{org}</small></td></tr>',
+                '<td data-label="{l_status}"><span>{status}<br><small>{org}</small></span>'
+                "</td></tr>",
                 cls=("urgent " if row.urgent else "") + row.status,
                 id=row.id,
                 badges=join(badges, " "),
-                topic=content.title(lang, row.intent)
-                if row.intent
-                else t(lang, f"kind_{row.kind}"),
+                topic=topic_label(lang, content, row.intent, row.kind),
                 language=t(lang, f"lang_{row.language or 'und'}"),
                 platform=row.platform or "",
                 province=(row.province or "").replace("_", " ").title(),

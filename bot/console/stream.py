@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from aiohttp import web
@@ -51,7 +52,22 @@ async def still_signed_in(request: web.Request) -> Account | None:
         )
 
 
+def quiet_disconnect(
+    handler: Callable[[web.Request, Account], Awaitable[web.StreamResponse]],
+) -> Callable[[web.Request, Account], Awaitable[web.StreamResponse]]:
+    """A browser that goes away mid-stream is normal, not an error."""
+
+    async def wrapper(request: web.Request, account: Account) -> web.StreamResponse:
+        try:
+            return await handler(request, account)
+        except ConnectionResetError:
+            return web.Response(status=499)
+
+    return wrapper
+
+
 @signed_in
+@quiet_disconnect
 async def queue_events(request: web.Request, account: Account) -> web.StreamResponse:
     """`queue` events carry the rendered rows of the visible queue whenever they change."""
     services = services_of(request)
@@ -82,6 +98,7 @@ async def queue_events(request: web.Request, account: Account) -> web.StreamResp
 
 
 @signed_in
+@quiet_disconnect
 async def case_events(request: web.Request, account: Account) -> web.StreamResponse:
     """`message` events: new messages of the case's conversation, in order, each with its id
     (the browser resumes with Last-Event-ID); `case` events when the status changes."""
