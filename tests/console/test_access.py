@@ -93,3 +93,12 @@ async def test_signed_out_requests_go_to_the_login(client, world):
     assert response.status in (303, 401)
     async with services_of(client).db() as session:
         assert (await session.get(Case, world.case_a)).status == "open"
+
+
+async def test_console_speaks_thai_when_asked(client, world):
+    assert await login(client, "vol.a@example.org")
+    response = await client.get("/console/lang?to=th&next=/console/cases")
+    page = await response.text()
+    assert "ระบบจัดการเคส" in page and 'lang="th"' in page
+    response = await client.get("/console/lang?to=en&next=//evil.example/", allow_redirects=False)
+    assert response.headers["Location"] == "/console/cases"
