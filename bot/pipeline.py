@@ -76,7 +76,9 @@ async def handle_event(
         )
     if replies:
         if turn.notices:
-            replies = [Reply("\n".join(turn.ui(k) for k in turn.notices)), *replies]
+            notice = Reply("\n".join(turn.ui(k) for k in turn.notices))
+            # On an urgent path the safety steps come first; notices can wait.
+            replies = [*replies, notice] if kind == "urgent" else [notice, *replies]
         recipient = recipient_of(services.vault, contact)
         await enqueue(
             session,
