@@ -5,14 +5,16 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from functools import cache
 
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from bot.admin import add_organisation, add_volunteer
+from bot.admin import add_organisation
+from bot.console.auth import hash_password
 from bot.crypto import pseudonym
 from bot.services import Services
-from bot.storage.models import Case, Contact, Conversation, Message, Organisation
+from bot.storage.models import Case, Contact, Conversation, Message, Organisation, Volunteer
 from bot.web import SERVICES
 from nlu.types import Prediction
 
@@ -28,6 +30,21 @@ class QuietClassifier:
 
     async def healthy(self) -> bool:
         return True
+
+
+ACCOUNTS = (
+    ("vol.a@example.org", "Vol A", "org_a", "volunteer"),
+    ("vol2.a@example.org", "Vol Two A", "org_a", "volunteer"),
+    ("coord.a@example.org", "Coord A", "org_a", "coordinator"),
+    ("vol.b@example.org", "Vol B", "org_b", "volunteer"),
+    ("admin@example.org", "Admin", "org_b", "admin"),
+)
+
+
+@cache
+def password_hash() -> str:
+    """Hashed once per test run: argon2 is slow on purpose."""
+    return hash_password(PASSWORD)
 
 
 @dataclass(frozen=True)
@@ -95,13 +112,16 @@ async def build_world(services: Services) -> World:
     async with services.db.begin() as session:
         a = await add_organisation(session, "org_a", "Org A", provinces=["tak"], languages=["en"])
         b = await add_organisation(session, "org_b", "Org B", provinces=["tak"], languages=["en"])
-        await add_volunteer(session, "vol.a@example.org", "Vol A", "org_a", PASSWORD)
-        await add_volunteer(session, "vol2.a@example.org", "Vol Two A", "org_a", PASSWORD)
-        await add_volunteer(
-            session, "coord.a@example.org", "Coord A", "org_a", PASSWORD, role="coordinator"
-        )
-        await add_volunteer(session, "vol.b@example.org", "Vol B", "org_b", PASSWORD)
-        await add_volunteer(session, "admin@example.org", "Admin", "org_b", PASSWORD, role="admin")
+        for email, name, org, role in ACCOUNTS:
+            session.add(
+                Volunteer(
+                    organisation_id=(a if org == "org_a" else b).id,
+                    email=email,
+                    display_name=name,
+                    password_hash=password_hash(),
+                    role=role,
+                )
+            )
         a_id, b_id = a.id, b.id
     return World(
         org_a=a_id,
