@@ -6,7 +6,6 @@ session and hides the status codes we map to retries). The API base URL is a set
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -205,7 +204,9 @@ class LineChannel(Channel):
         age = (datetime.now(UTC) - seen).total_seconds()
         return age <= self.settings.reply_token_ttl_s
 
-    async def _push(self, delivery: Delivery, batch: list[dict[str, Any]], index: int) -> SendResult:
+    async def _push(
+        self, delivery: Delivery, batch: list[dict[str, Any]], index: int
+    ) -> SendResult:
         s = self.settings
         period = self.period()
         if s.push_quota is not None and await self.counter.get(self.name, period) >= s.push_quota:
@@ -265,7 +266,7 @@ class LineChannel(Channel):
                 timeout=aiohttp.ClientTimeout(total=self.settings.timeout_s),
             ) as resp:
                 return resp.status, await resp.text(), dict(resp.headers)
-        except (TimeoutError, asyncio.TimeoutError, aiohttp.ClientError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             log.warning("line: %s failed: %s", path, type(exc).__name__)
             return 0, "", {}
 

@@ -8,7 +8,6 @@ HUMAN_AGENT. Beyond 7 days nothing may be sent: the delivery fails permanently w
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -227,7 +226,7 @@ class MessengerChannel(Channel):
             ) as resp:
                 status, text = resp.status, await resp.text()
                 retry_after = retry_after_header(resp.headers.get("Retry-After"))
-        except (TimeoutError, asyncio.TimeoutError, aiohttp.ClientError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             log.warning("messenger: send failed: %s", type(exc).__name__)
             return SendResult(ok=False, reason="messenger_network")
         if 200 <= status < 300:
@@ -236,8 +235,9 @@ class MessengerChannel(Channel):
         code = error.get("code")
         reason = f"messenger_http_{status}: {error.get('message', '')}"[:250]
         if status == 429 or code in _RATE_LIMIT_CODES:
-            return SendResult(ok=False, retry_after=retry_after or s.default_retry_after_s,
-                              reason=reason)
+            return SendResult(
+                ok=False, retry_after=retry_after or s.default_retry_after_s, reason=reason
+            )
         if code == 10 and error.get("error_subcode") == 2018278:  # outside the allowed window
             return SendResult(ok=False, permanent=True, reason=WINDOW_CLOSED)
         return result_for_status(self.name, status, retry_after, reason)

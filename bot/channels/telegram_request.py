@@ -6,8 +6,6 @@ aiohttp session for the whole service and lets tests point it at the fake server
 
 from __future__ import annotations
 
-import asyncio
-
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
@@ -62,7 +60,7 @@ class AiohttpRequest(BaseRequest):
         try:
             async with self._http.request(method, url, **kwargs) as resp:  # type: ignore[arg-type]
                 return resp.status, await resp.read()
-        except (TimeoutError, asyncio.TimeoutError) as exc:
+        except TimeoutError as exc:
             raise TimedOut("Telegram API timed out") from exc
         except aiohttp.ClientError as exc:
             raise NetworkError(f"aiohttp error: {type(exc).__name__}") from exc

@@ -79,7 +79,9 @@ async def _line(url: str, section: dict[str, Any], http: aiohttp.ClientSession) 
         timeout=aiohttp.ClientTimeout(total=float(section.get("timeout_s", 10.0))),
     ) as resp:
         if resp.status != 200:
-            raise WebhookSetupError(f"LINE refused the endpoint ({resp.status}): {await resp.text()}")
+            raise WebhookSetupError(
+                f"LINE refused the endpoint ({resp.status}): {await resp.text()}"
+            )
     return (
         f"LINE now sends events to {url}.\n"
         "In the LINE Developers console (Messaging API tab) make sure that 'Use webhook' is on,\n"
@@ -105,9 +107,7 @@ def _messenger(url: str, section: dict[str, Any]) -> str:
             "Messenger API Settings.",
             "  2. Section 'Configure webhooks': Callback URL = " + url,
             "     Verify token = " + token_line + ".",
-            "     Click 'Verify and save': Meta calls GET "
-            + url
-            + " and we echo hub.challenge.",
+            "     Click 'Verify and save': Meta calls GET " + url + " and we echo hub.challenge.",
             f"  3. Webhook fields: subscribe to {MESSENGER_FIELDS}.",
             "  4. Section 'Generate access tokens': add the Facebook Page, subscribe it to the "
             "app,",
