@@ -104,10 +104,12 @@ class TelegramChannel(Channel):
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             raise WebhookRejected(400, "missing update_id")
         try:
+            # PTB is lenient (a message without `chat` parses to chat=None), so a missing
+            # field may only show when we read it: both steps map to 400.
             update = Update.de_json(data, self.bot)
+            incoming = self._from_update(update)
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise WebhookRejected(400, f"malformed update: {type(exc).__name__}") from exc
-        incoming = self._from_update(update)
         if incoming is None:
             return []
         return [incoming]
