@@ -15,7 +15,7 @@ from aiohttp import web
 from bot.messages import Delivery, Incoming
 
 
-class WebhookRejected(Exception):
+class WebhookRejected(Exception):  # noqa: N818 - it is an outcome, not a bug
     """The request is refused; `status` is the HTTP status to answer with."""
 
     def __init__(self, status: int, reason: str) -> None:
