@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -26,6 +27,7 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels.base import Channel, SendResult, WebhookRejected
 from bot.channels.common import DROPPED_BUTTONS, UNKNOWN_EVENTS, counted, load_json, log
@@ -231,9 +233,7 @@ class TelegramChannel(Channel):
             try:
                 await self.bot.send_message(chat_id=chat_id, text=text, reply_markup=keyboard)
             except RetryAfter as exc:
-                wait = exc.retry_after
-                seconds = wait if isinstance(wait, int | float) else wait.total_seconds()
-                return SendResult(ok=False, retry_after=float(seconds), reason="telegram_429")
+                return SendResult(ok=False, retry_after=_seconds(exc), reason="telegram_429")
             except TimedOut:
                 return SendResult(ok=False, reason="telegram_timeout")
             except BadRequest as exc:
@@ -271,3 +271,11 @@ class TelegramChannel(Channel):
             lock = self._chat_locks.get(chat)
             if lock is not None and not lock.locked():
                 self._chat_locks.pop(chat, None)
+
+
+def _seconds(exc: RetryAfter) -> float:
+    """retry_after in seconds (PTB 22 warns that the int will become a timedelta)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        wait = exc.retry_after
+    return float(wait if isinstance(wait, int | float) else wait.total_seconds())

@@ -14,7 +14,7 @@ from telegram.request import BaseRequest, RequestData
 
 
 class AiohttpRequest(BaseRequest):
-    """Send Bot API calls as JSON bodies (or multipart when there are files) via aiohttp."""
+    """Send Bot API calls as form data (multipart when there are files) via aiohttp."""
 
     __slots__ = ("_http", "_timeout")
 
@@ -55,8 +55,8 @@ class AiohttpRequest(BaseRequest):
                     form.add_field(key, content, filename=filename, content_type=mime)
                 kwargs["data"] = form
             else:
-                kwargs["data"] = request_data.json_payload
-                kwargs["headers"] = {"Content-Type": "application/json"}
+                # Form-encoded, values JSON-dumped: what PTB's own HTTPXRequest sends.
+                kwargs["data"] = request_data.json_parameters
         try:
             async with self._http.request(method, url, **kwargs) as resp:  # type: ignore[arg-type]
                 return resp.status, await resp.read()

@@ -7,6 +7,7 @@ and checks what reaches the inbox.
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -218,7 +219,8 @@ async def test_oversized_body_is_413(client: Any, platform: str) -> None:
     data = json.loads(payload(platform, "text_en"))
     data["padding"] = "x" * (1024 * 1024 + 1)
     body = json.dumps(data).encode()
-    resp = await post(client, platform, body)
+    headers = {"Content-Type": "application/json", **signed_headers(platform, body)}
+    resp = await client.post(f"/webhooks/{platform}", data=io.BytesIO(body), headers=headers)
     assert resp.status == 413
     assert client.stored() == []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from typing import Any
@@ -49,8 +50,8 @@ class FakeTelegram(FakeServer):
             return scripted
         if request.content_type == "application/json":
             data = await request.json()
-        else:
-            data = dict(await request.post())
+        else:  # form fields carry objects as JSON strings, as the real API expects
+            data = {k: _maybe_json(v) for k, v in (await request.post()).items()}
         method = request.match_info["method"]
         handler = {
             "sendMessage": self._send_message,
@@ -109,3 +110,12 @@ class FakeTelegram(FakeServer):
         self.webhook = data
         self.record(request, data)
         return web.json_response({"ok": True, "result": True, "description": "Webhook was set"})
+
+
+def _maybe_json(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
