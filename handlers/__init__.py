@@ -1,0 +1,5 @@
+"""Handlers turn a conversation turn into replies; importing this package registers them."""
+
+from handlers import answers, dialog, escalation, language, menus, onboarding, privacy
+
+__all__ = ["answers", "dialog", "escalation", "language", "menus", "onboarding", "privacy"]

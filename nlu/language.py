@@ -1,31 +1,137 @@
-"""Language detection (stand-in: script blocks only, until the NLU issue lands)."""
+"""Language detection: script first, then langdetect for Latin text, then the stored choice.
+
+Rules, in order:
+
+1. Thai, Lao, Khmer or Myanmar letters: the script with the most letters decides (th, lo,
+   km, my); Latin words mixed in do not count against it. A tie between scripts goes to
+   the stored language when it is one of the tied ones.
+2. Myanmar script with letters used only by Shan, Mon or Karen (and not Zawgyi-encoded
+   Burmese, which reuses those code points) -> ``my`` with ``other_myanmar_language``:
+   the bot answers in Burmese and offers another language.
+3. Latin text. English is the only language we serve in Latin script, so:
+   - long enough (>= 2 words, >= 12 letters) and English: langdetect says so, or at
+     least a quarter of the words (and two or more) are common English function words
+     (langdetect alone misreads short sentences, "my boss did not pay my salary" -> tl)
+     -> ``en`` (a user who writes a real English sentence gets English even if another
+     language is stored);
+   - otherwise (short, or langdetect says another language, e.g. romanised Burmese or
+     Thai "karaoke" spelling) -> the stored language if there is one, else ``en``.
+4. No letters at all (digits, emoji, punctuation) -> the stored language, else ``und``.
+"""
 
 from __future__ import annotations
 
-from nlu.types import LanguageGuess
+import threading
+from functools import lru_cache
 
-_SCRIPT_RANGES = (
-    ("th", 0x0E00, 0x0E7F),
-    ("lo", 0x0E80, 0x0EFF),
-    ("my", 0x1000, 0x109F),
-    ("km", 0x1780, 0x17FF),
+from nlu.types import LANGUAGES, LanguageGuess
+from nlu.zawgyi import zawgyi_probability
+
+_SCRIPTS: tuple[tuple[str, tuple[tuple[int, int], ...]], ...] = (
+    ("th", ((0x0E00, 0x0E7F),)),
+    ("lo", ((0x0E80, 0x0EFF),)),
+    ("km", ((0x1780, 0x17FF), (0x19E0, 0x19FF))),
+    ("my", ((0x1000, 0x109F), (0xA9E0, 0xA9FF), (0xAA60, 0xAA7F))),
 )
+
+# Letters and signs of the Myanmar block that Burmese does not use (Unicode 15 names).
+_OTHER_MYANMAR: tuple[tuple[int, int], ...] = (
+    (0x1022, 0x1022),  # SHAN LETTER A
+    (0x1028, 0x1028),  # MON E
+    (0x1033, 0x1035),  # MON II, MON O, E ABOVE (Mon)
+    (0x105A, 0x1060),  # MON NGA..MON MEDIAL LA
+    (0x1061, 0x1064),  # SGAW KAREN SHA, EU, HATHI, KE PHO
+    (0x1065, 0x106D),  # WESTERN PWO KAREN letters and tones
+    (0x106E, 0x1070),  # EASTERN PWO KAREN NNA..GHWA
+    (0x1071, 0x1074),  # GEBA KAREN I, KAYAH OE/U/EE
+    (0x1075, 0x108D),  # SHAN letters, medial wa, vowels, tones
+    (0x108F, 0x108F),  # RUMAI PALAUNG TONE-5
+    (0x109A, 0x109D),  # KHAMTI TONE-1/3, AITON A/AI
+    (0xA9E0, 0xA9FF),  # Myanmar Extended-B (Shan Pali, Tai Laing)
+    (0xAA60, 0xAA7F),  # Myanmar Extended-A (Khamti Shan, Aiton, Phake, Pa'O)
+)
+
+MIN_LATIN_WORDS = 2
+MIN_LATIN_LETTERS = 12
+_LANGDETECT_EN_MIN_PROB = 0.7
+
+_lock = threading.Lock()
+
+_EN_WORDS_TEXT = """a about after am an and any are at be been but can can't cannot did
+    didn't do does
+    don't for from get got had has have he her him his how i i'm if in is it it's me my
+    no not of on or our please she so that the their them there they this to us was we
+    were what when where which who why will with won't would you your"""
+_EN_WORDS = frozenset(_EN_WORDS_TEXT.split())
+
+
+def _in(code: int, ranges: tuple[tuple[int, int], ...]) -> bool:
+    return any(lo <= code <= hi for lo, hi in ranges)
+
+
+@lru_cache(maxsize=1)
+def _langdetect_ready() -> bool:
+    from langdetect import DetectorFactory
+
+    DetectorFactory.seed = 0  # deterministic
+    return True
+
+
+def latin_is_english(text: str) -> bool:
+    """Whether the (long enough) Latin text is English."""
+    words = [w.strip(".,!?;:\"()").lower() for w in text.split()]
+    common = sum(w in _EN_WORDS for w in words)
+    if common >= 2 and common * 4 >= len(words):
+        return True
+    _langdetect_ready()
+    from langdetect import detect_langs
+    from langdetect.lang_detect_exception import LangDetectException
+
+    try:
+        with _lock:  # langdetect's factory is shared module state
+            langs = detect_langs(text)
+    except LangDetectException:
+        return False
+    return any(
+        lang.lang == "en" and lang.prob >= _LANGDETECT_EN_MIN_PROB for lang in langs
+    )
+
+
+def _known(stored: str | None) -> str | None:
+    return stored if stored in LANGUAGES else None
 
 
 def detect_language(text: str, stored: str | None = None) -> LanguageGuess:
-    counts = dict.fromkeys(("th", "lo", "my", "km"), 0)
+    stored = _known(stored)
+    counts = dict.fromkeys(("th", "lo", "km", "my"), 0)
+    other_myanmar = 0
     latin = 0
     for ch in text:
         code = ord(ch)
-        if ch.isascii() and ch.isalpha():
+        if code < 0x250 and ch.isalpha():  # Basic Latin .. Latin Extended-B
             latin += 1
             continue
-        for lang, lo, hi in _SCRIPT_RANGES:
-            if lo <= code <= hi:
+        for lang, ranges in _SCRIPTS:
+            if _in(code, ranges):
                 counts[lang] += 1
-    best = max(counts, key=lambda k: counts[k])
-    if counts[best]:
-        return LanguageGuess(best)
-    if latin >= 3:
-        return LanguageGuess("en")
+                if lang == "my" and _in(code, _OTHER_MYANMAR):
+                    other_myanmar += 1
+                break
+
+    best = max(counts.values())
+    if best:
+        tied = [lang for lang, n in counts.items() if n == best]
+        lang = stored if stored in tied else tied[0]
+        if lang == "my" and other_myanmar and zawgyi_probability(text) < 0.5:
+            return LanguageGuess("my", other_myanmar_language=True)
+        return LanguageGuess(lang)
+
+    if latin:
+        words = [w for w in text.split() if any(c.isalpha() for c in w)]
+        if len(words) >= MIN_LATIN_WORDS and latin >= MIN_LATIN_LETTERS and latin_is_english(
+            text
+        ):
+            return LanguageGuess("en")
+        return LanguageGuess(stored or "en")
+
     return LanguageGuess(stored or "und")

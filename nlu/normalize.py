@@ -1,13 +1,42 @@
-"""Text normalisation before language detection and NLU (stand-in until the NLU issue lands)."""
+"""Text normalisation before language detection and NLU.
+
+NFC, Zawgyi to Unicode when myanmartools says so, trimmed, and cut to at most
+``max_chars`` code points without splitting a grapheme cluster.
+"""
 
 from __future__ import annotations
 
 import unicodedata
 
+import regex
+
 from nlu.types import Normalized
+from nlu.zawgyi import DEFAULT_THRESHOLD, to_unicode
+
+_CLUSTER = regex.compile(r"\X")
 
 
-def normalize(text: str, max_chars: int = 4000) -> Normalized:
-    cleaned = unicodedata.normalize("NFC", text).strip()
+def truncate_clusters(text: str, max_chars: int) -> str:
+    """The longest prefix of whole grapheme clusters with at most max_chars code points."""
+    if len(text) <= max_chars:
+        return text
+    end = 0
+    for m in _CLUSTER.finditer(text):
+        if m.end() > max_chars:
+            break
+        end = m.end()
+    return text[:end]
+
+
+def normalize(
+    text: str, max_chars: int = 4000, zawgyi_threshold: float = DEFAULT_THRESHOLD
+) -> Normalized:
+    cleaned = unicodedata.normalize("NFC", text)
+    converted, was_zawgyi = to_unicode(cleaned, zawgyi_threshold)
+    if was_zawgyi:
+        cleaned = unicodedata.normalize("NFC", converted)
+    cleaned = cleaned.strip()
     truncated = len(cleaned) > max_chars
-    return Normalized(text=cleaned[:max_chars], truncated=truncated)
+    if truncated:
+        cleaned = truncate_clusters(cleaned, max_chars).rstrip()
+    return Normalized(text=cleaned, was_zawgyi=was_zawgyi, truncated=truncated)

@@ -15,7 +15,7 @@ from aiohttp import web
 from bot.messages import Delivery, Incoming
 
 
-class WebhookRejected(Exception):  # noqa: N818 - it is an outcome, not a bug
+class WebhookRejected(Exception):
     """The request is refused; `status` is the HTTP status to answer with."""
 
     def __init__(self, status: int, reason: str) -> None:
@@ -61,5 +61,5 @@ class Channel(ABC):
         """GET on the webhook path (Messenger's verification handshake)."""
         raise web.HTTPMethodNotAllowed("GET", ["POST"])
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 - most channels hold nothing to release
         """Release HTTP sessions."""

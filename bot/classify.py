@@ -1,0 +1,60 @@
+"""`bot classify`: the live normalisation, language, NLU and urgency rules over JSON lines."""
+
+from __future__ import annotations
+
+import json
+from typing import TextIO
+
+from bot.config import Settings
+from bot.content import Content
+from bot.runtime import build_classifier
+from bot.urgency import urgent_intent
+from nlu.language import detect_language
+from nlu.normalize import normalize
+from nlu.types import IntentClassifier
+
+
+async def classify_one(
+    settings: Settings, content: Content, classifier: IntentClassifier, text: str
+) -> dict[str, object]:
+    normalized = normalize(text, settings.max_text_chars)
+    language = detect_language(normalized.text, None).language
+    if not any(ch.isalpha() for ch in normalized.text):
+        intent, confidence, ranking = "menu", 1.0, (("menu", 1.0),)
+    else:
+        prediction = await classifier.classify(normalized.text, language)
+        intent, confidence = prediction.intent, prediction.confidence
+        ranking = prediction.ranking or ((intent, confidence),)
+    urgent = urgent_intent(content, ranking, normalized.text, settings.urgent_threshold)
+    return {
+        "text": text,
+        "normalized": normalized.text,
+        "language": language,
+        "intent": urgent or intent,
+        "confidence": round(confidence, 4),
+        "urgent": urgent is not None,
+    }
+
+
+async def classify_lines(settings: Settings, source: TextIO, sink: TextIO) -> None:
+    content = Content(settings.content_dir)
+    classifier = build_classifier(settings, content)
+    try:
+        for number, line in enumerate(source, start=1):
+            if not line.strip():
+                continue
+            try:
+                text = json.loads(line)["text"]
+                if not isinstance(text, str):
+                    raise TypeError
+            except (json.JSONDecodeError, KeyError, TypeError):
+                sink.write(json.dumps({"error": f'line {number}: expected {{"text": string}}'}))
+                sink.write("\n")
+                continue
+            result = await classify_one(settings, content, classifier, text)
+            sink.write(json.dumps(result, ensure_ascii=False) + "\n")
+            sink.flush()
+    finally:
+        close = getattr(classifier, "close", None)
+        if close is not None:
+            await close()

@@ -1,0 +1,56 @@
+"""Finding the contact and the open conversation for an incoming event."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.crypto import Vault, pseudonym
+from bot.messages import Incoming
+from bot.outbox import Recipient
+from bot.storage.models import Contact, Conversation, utcnow
+
+
+async def contact_for(session: AsyncSession, vault: Vault, key: bytes, event: Incoming) -> Contact:
+    """The contact, created on first contact; locked so one contact's turns run one by one."""
+    alias = pseudonym(key, event.platform, event.user_id)
+    query = (
+        select(Contact)
+        .where(Contact.platform == event.platform, Contact.pseudonym == alias)
+        .with_for_update()
+    )
+    contact = (await session.execute(query)).scalar_one_or_none()
+    if contact is None:
+        contact = Contact(platform=event.platform, pseudonym=alias)
+        session.add(contact)
+    contact.address_enc = vault.encrypt_json({"user_id": event.user_id, "address": event.address})
+    contact.last_seen_at = utcnow()
+    await session.flush()
+    return contact
+
+
+async def conversation_for(session: AsyncSession, contact: Contact) -> Conversation:
+    query = (
+        select(Conversation)
+        .where(Conversation.contact_id == contact.id)
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    )
+    conversation = (await session.execute(query)).scalar_one_or_none()
+    if conversation is None:
+        conversation = Conversation(contact_id=contact.id, handler="bot")
+        session.add(conversation)
+        await session.flush()
+    return conversation
+
+
+def recipient_of(vault: Vault, contact: Contact) -> Recipient:
+    stored = vault.decrypt_json(contact.address_enc) if contact.address_enc else {}
+    return Recipient(
+        pseudonym=contact.pseudonym,
+        user_id=stored.get("user_id", ""),
+        address=stored.get("address", {}),
+        language=contact.language or "en",
+        contact_id=contact.id,
+        last_seen=contact.last_seen_at,
+    )

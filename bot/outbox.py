@@ -1,0 +1,147 @@
+"""The outbox: replies wait here until a channel has delivered them, exactly once.
+
+A row is claimed (state "sending") before the platform call and finished after it. If a
+process dies during the call nobody can know whether the platform got it, so a row found
+in "sending" after its lease is retried only on channels whose sends are idempotent
+(LINE push with X-Line-Retry-Key, the web chat); on others it goes to the dead-letter
+state "unknown", counted in metrics, rather than risk a second copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import metrics
+from bot.crypto import Vault
+from bot.messages import Button, Reply
+from bot.storage import leases
+from bot.storage.models import OutboxMessage, utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    pseudonym: str
+    user_id: str  # raw platform id
+    address: dict[str, Any]
+    language: str
+    contact_id: int | None
+    last_seen: datetime | None = None
+
+
+def encode_payload(vault: Vault, recipient: Recipient, replies: list[Reply]) -> bytes:
+    return vault.encrypt_json(
+        {
+            "user_id": recipient.user_id,
+            "address": recipient.address,
+            "language": recipient.language,
+            "last_seen": recipient.last_seen.isoformat() if recipient.last_seen else None,
+            "replies": [asdict(r) for r in replies],
+        }
+    )
+
+
+def decode_payload(vault: Vault, token: bytes) -> dict[str, Any]:
+    data = vault.decrypt_json(token)
+    data["replies"] = tuple(
+        Reply(text=r["text"], buttons=tuple(Button(**b) for b in r["buttons"]))
+        for r in data["replies"]
+    )
+    data["last_seen"] = datetime.fromisoformat(data["last_seen"]) if data["last_seen"] else None
+    return data
+
+
+async def enqueue(
+    session: AsyncSession,
+    vault: Vault,
+    *,
+    key: str,
+    platform: str,
+    recipient: Recipient,
+    conversation_id: int | None,
+    replies: list[Reply],
+    reply_token: str | None = None,
+    sender: str = "bot",
+) -> bool:
+    """Add a delivery unless one with the same idempotency key exists. True if added."""
+    statement = leases.insert_ignoring_duplicates(
+        session,
+        OutboxMessage,
+        [
+            {
+                "idempotency_key": key,
+                "platform": platform,
+                "recipient": recipient.pseudonym,
+                "contact_id": recipient.contact_id,
+                "conversation_id": conversation_id,
+                "payload_enc": encode_payload(vault, recipient, replies),
+                "reply_token": reply_token,
+                "sender": sender,
+            }
+        ],
+    )
+    return bool((await session.execute(statement.returning(OutboxMessage.id))).all())
+
+
+async def expire_interrupted(session: AsyncSession, idempotent_platforms: set[str]) -> int:
+    """Rows whose sender died mid-send: retry where safe, else dead-letter as unknown."""
+    now = utcnow()
+    stuck = and_(OutboxMessage.state == "sending", OutboxMessage.locked_until < now)
+    retried = await session.execute(
+        update(OutboxMessage)
+        .where(stuck, OutboxMessage.platform.in_(idempotent_platforms))
+        .values(state="pending", locked_until=None, available_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    dead = await session.execute(
+        update(OutboxMessage)
+        .where(stuck, OutboxMessage.platform.not_in(idempotent_platforms))
+        .values(state="unknown", locked_until=None, last_error="interrupted during send")
+        .execution_options(synchronize_session=False)
+    )
+    if dead.rowcount:
+        metrics.DEAD_LETTERS.labels("outbox", "interrupted").inc(dead.rowcount)
+    return retried.rowcount + dead.rowcount
+
+
+async def claim(session: AsyncSession, batch: int, lease: float) -> list[tuple[int, datetime]]:
+    return await leases.claim(
+        session,
+        OutboxMessage,
+        busy_state="sending",
+        batch=batch,
+        lease=lease,
+        reclaim_expired=False,
+        in_order_of="recipient",
+    )
+
+
+async def mark_sent(session: AsyncSession, row_id: int, lease_end: datetime) -> bool:
+    return await leases.finish(
+        session, OutboxMessage, row_id, lease_end, state="sent", sent_at=utcnow()
+    )
+
+
+async def mark_retry(
+    session: AsyncSession, row_id: int, lease_end: datetime, delay: float, error: str
+) -> None:
+    await leases.finish(
+        session,
+        OutboxMessage,
+        row_id,
+        lease_end,
+        state="pending",
+        available_at=utcnow() + timedelta(seconds=delay),
+        last_error=error[:200],
+    )
+
+
+async def mark_dead(session: AsyncSession, row_id: int, lease_end: datetime, error: str) -> None:
+    metrics.DEAD_LETTERS.labels("outbox", error[:40]).inc()
+    await leases.finish(
+        session, OutboxMessage, row_id, lease_end, state="dead", last_error=error[:200]
+    )

@@ -1,0 +1,154 @@
+"""One incoming event, end to end (DESIGN.md "One message, end to end").
+
+normalise -> language -> (volunteer holds it? relay) -> postback or NLU -> handler ->
+outbox. Everything for one event happens in one transaction, together with marking the
+inbox row done, so a crash at any point leaves the event to be handled again from scratch
+and the outbox's idempotency key keeps the reply single.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+import handlers  # noqa: F401 - registers every handler module
+from bot import metrics
+from bot.contacts import contact_for, conversation_for, recipient_of
+from bot.messages import EventKind, Incoming, Reply
+from bot.outbox import enqueue
+from bot.services import Services
+from bot.storage.models import Message
+from handlers.answers import answer_topic
+from handlers.base import INTENT_HANDLERS, POSTBACK_HANDLERS, Turn
+from handlers.escalation import relay_to_volunteer, safety_net
+from handlers.menus import clarify, show_menu
+from handlers.onboarding import privacy_notice_due, welcome
+from nlu.language import detect_language
+from nlu.normalize import normalize
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    kind: str  # for metrics: text, postback, follow, unsupported, relayed, urgent, ...
+    language: str
+    replies: int
+
+
+def _has_words(text: str) -> bool:
+    """Emoji-, digit- and punctuation-only messages carry no question."""
+    return any(ch.isalpha() for ch in text)
+
+
+async def handle_event(
+    services: Services, session: AsyncSession, inbox_id: int, event: Incoming
+) -> Outcome:
+    settings = services.settings
+    contact = await contact_for(session, services.vault, settings.pseudonym_key, event)
+    if event.kind is EventKind.UNFOLLOW:
+        contact.active = False
+        return Outcome("unfollow", contact.language or "und", 0)
+    contact.active = True
+    conversation = await conversation_for(session, contact)
+    turn = Turn(
+        event=event,
+        contact=contact,
+        conversation=conversation,
+        session=session,
+        services=services,
+        language=contact.language or "en",
+    )
+    kind, replies = await _route(turn)
+    if not turn.erased:
+        session.add(
+            Message(
+                conversation_id=conversation.id,
+                direction="in",
+                sender="user",
+                text_enc=services.vault.encrypt_text(turn.text) if turn.text else None,
+                intent=turn.intent,
+                language=turn.language,
+            )
+        )
+    if replies:
+        if turn.notices:
+            replies = [Reply("\n".join(turn.ui(k) for k in turn.notices)), *replies]
+        recipient = recipient_of(services.vault, contact)
+        await enqueue(
+            session,
+            services.vault,
+            key=f"in:{inbox_id}",
+            platform=event.platform,
+            recipient=replace(
+                recipient,
+                language=turn.language,
+                contact_id=None if turn.erased else contact.id,
+            ),
+            conversation_id=None if turn.erased else conversation.id,
+            replies=replies,
+            reply_token=event.reply_token,
+        )
+    return Outcome(kind, turn.language, len(replies))
+
+
+async def _route(turn: Turn) -> tuple[str, list[Reply]]:
+    event = turn.event
+    if event.kind is EventKind.FOLLOW:
+        return "follow", await welcome(turn)
+    if event.kind is EventKind.UNSUPPORTED:
+        if turn.conversation.handler == "human":
+            return "relayed", await relay_to_volunteer(turn)
+        return "unsupported", [Reply(turn.ui("text_only"), (turn.button("menu_button", "menu"),))]
+    if event.kind is EventKind.POSTBACK:
+        prefix = event.payload.partition(":")[0]
+        handler = POSTBACK_HANDLERS.get(prefix, show_menu)
+        return "postback", await handler(turn)
+    return await _route_text(turn)
+
+
+async def _route_text(turn: Turn) -> tuple[str, list[Reply]]:
+    settings = turn.services.settings
+    normalized = normalize(turn.event.text, settings.max_text_chars)
+    turn.text = normalized.text
+    if normalized.truncated:
+        turn.notices.append("too_long_cut")
+    if normalized.was_zawgyi:
+        turn.contact.uses_zawgyi = True
+        if not turn.contact.zawgyi_notified:
+            turn.contact.zawgyi_notified = True
+            turn.notices.append("zawgyi_notice")
+    guess = detect_language(turn.text, turn.contact.language)
+    if guess.language != "und" and not turn.contact.language_chosen:
+        turn.contact.language = guess.language
+        turn.language = guess.language
+    if guess.other_myanmar_language and not turn.contact.language_chosen:
+        turn.notices.append("other_myanmar_language")
+    privacy_notice_due(turn)
+
+    if turn.conversation.handler == "human":
+        # A volunteer holds the conversation: the bot stays silent except for safety lines.
+        return "relayed", await relay_to_volunteer(turn)
+    if not turn.text:
+        return "empty", [Reply(turn.ui("empty_text"), (turn.button("menu_button", "menu"),))]
+    if not _has_words(turn.text):
+        return "menu", await show_menu(turn)
+
+    started = time.perf_counter()
+    prediction = await turn.services.classifier.classify(turn.text, turn.language)
+    metrics.NLU_LATENCY.labels(prediction.source).observe(time.perf_counter() - started)
+    turn.intent, turn.confidence = prediction.intent, prediction.confidence
+    turn.ranking = prediction.ranking or ((prediction.intent, prediction.confidence),)
+
+    urgent = await safety_net(turn, settings.urgent_threshold)
+    if urgent is not None:
+        metrics.URGENT.labels(turn.language, prediction.source).inc()
+        return "urgent", urgent
+    if prediction.confidence < settings.info_threshold:
+        return "clarify", await clarify(turn)
+    if turn.content.kind(prediction.intent) == "info":
+        return "answer", await answer_topic(turn, prediction.intent)
+    handler = INTENT_HANDLERS.get(prediction.intent)
+    if handler is None:
+        return "clarify", await clarify(turn)
+    return "dialog", await handler(turn)

@@ -1,0 +1,26 @@
+"""What the pipeline and handlers share: built once per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import aiohttp
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from bot.channels.base import Channel
+from bot.config import Settings
+from bot.content import Content
+from bot.crypto import Vault
+from nlu.types import IntentClassifier
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: AsyncEngine
+    db: async_sessionmaker
+    vault: Vault
+    content: Content
+    classifier: IntentClassifier
+    channels: dict[str, Channel] = field(default_factory=dict)
+    http: aiohttp.ClientSession | None = None

@@ -1,0 +1,98 @@
+"""Claiming queue rows safely when several processes share one database.
+
+Inbox and outbox rows move pending -> (processing|sending) with a lease. PostgreSQL claims
+with FOR UPDATE SKIP LOCKED, so two workers never take the same row; SQLite has one writer
+at a time, which gives the same guarantee.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Insert, and_, exists, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from bot.storage.models import InboxEvent, OutboxMessage, utcnow
+
+QueueModel = type[InboxEvent] | type[OutboxMessage]
+
+
+def backoff_seconds(
+    attempts: int, base: float, cap: float, rng: random.Random | None = None
+) -> float:
+    """Exponential backoff with full jitter (AWS architecture blog's recommendation)."""
+    ceiling = min(cap, base * (2 ** max(attempts - 1, 0)))
+    return (rng or random).uniform(ceiling / 2, ceiling)
+
+
+def insert_ignoring_duplicates(session: AsyncSession, model: Any, values: list[dict]) -> Insert:
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    if dialect == "postgresql":
+        return postgresql.insert(model).values(values).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(model).values(values).on_conflict_do_nothing()
+    return insert(model).values(values)
+
+
+async def claim(
+    session: AsyncSession,
+    model: QueueModel,
+    *,
+    busy_state: str,
+    batch: int,
+    lease: float,
+    reclaim_expired: bool,
+    in_order_of: str,
+) -> list[tuple[int, datetime]]:
+    """Take up to `batch` ready rows; returns (id, lease end). Call inside a transaction.
+
+    Rows of one conversation partner (the column `in_order_of`) are taken one at a time, in
+    order: a row waits while an older row of the same partner is pending or busy.
+    """
+    now = utcnow()
+    ready = and_(model.state == "pending", model.available_at <= now)
+    if reclaim_expired:
+        ready = or_(ready, and_(model.state == busy_state, model.locked_until < now))
+    older = aliased(model)
+    first_in_line = ~exists(
+        select(older.id).where(
+            getattr(older, in_order_of) == getattr(model, in_order_of),
+            older.id < model.id,
+            older.state.in_(("pending", busy_state)),
+        )
+    )
+    ready = and_(ready, first_in_line)
+    candidates = (
+        select(model.id)
+        .where(ready)
+        .order_by(model.id)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    until = now + timedelta(seconds=lease)
+    result = await session.execute(
+        update(model)
+        .where(model.id.in_(candidates))
+        .values(state=busy_state, locked_until=until, attempts=model.attempts + 1)
+        .returning(model.id)
+        .execution_options(synchronize_session=False)
+    )
+    return [(row_id, until) for row_id in result.scalars()]
+
+
+async def finish(
+    session: AsyncSession, model: QueueModel, row_id: int, lease_end: datetime, **values: Any
+) -> bool:
+    """Set the final state if this worker still holds the lease; False if it lost it."""
+    result = await session.execute(
+        update(model)
+        .where(model.id == row_id, model.locked_until == lease_end)
+        .values(locked_until=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1

@@ -1,0 +1,180 @@
+"""Drains the inbox (events -> pipeline -> outbox) and the outbox (-> channels)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from bot import inbox, metrics, outbox
+from bot.channels.base import SendResult
+from bot.logs import get_logger
+from bot.messages import Delivery
+from bot.pipeline import handle_event
+from bot.services import Services
+from bot.storage import leases
+from bot.storage.models import InboxEvent, Message, OutboxMessage
+
+log = get_logger("worker")
+
+# Channels whose send can be repeated safely after a crash mid-send (see bot.outbox).
+IDEMPOTENT_PLATFORMS = {"line", "webchat"}
+
+
+class LostLease(Exception):
+    """Another worker took the row over; this worker's work is rolled back."""
+
+
+class Worker:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.settings = services.settings
+
+    async def run(self, stop: asyncio.Event) -> None:
+        log.info("worker_started")
+        while not stop.is_set():
+            try:
+                handled = await self.process_inbox_once()
+                sent = await self.send_outbox_once()
+            except Exception as exc:  # keep draining: one bad cycle must not stop the worker
+                metrics.ERRORS.labels("worker_cycle").inc()
+                log.error("worker_cycle_failed", error=type(exc).__name__)
+                handled = sent = 0
+            if handled == 0 and sent == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.settings.worker_poll_interval)
+        log.info("worker_stopped")
+
+    async def drain(self, max_rounds: int = 10_000) -> None:
+        """Work until both queues have nothing ready (used by tests and `bot classify`)."""
+        for _ in range(max_rounds):
+            if await self.process_inbox_once() == 0 and await self.send_outbox_once() == 0:
+                return
+
+    async def process_inbox_once(self) -> int:
+        async with self.services.db.begin() as session:
+            claimed = await inbox.claim(
+                session, self.settings.worker_batch_size, self.settings.worker_lease_seconds
+            )
+        for row_id, lease_end in claimed:
+            await self._handle(row_id, lease_end)
+        return len(claimed)
+
+    async def _handle(self, row_id: int, lease_end: datetime) -> None:
+        attempts = 0
+        try:
+            async with self.services.db.begin() as session:
+                event, attempts = await inbox.load(session, self.services.vault, row_id)
+                outcome = await handle_event(self.services, session, row_id, event)
+                if not await inbox.mark_done(session, row_id, lease_end):
+                    raise LostLease
+            metrics.MESSAGES_HANDLED.labels(event.platform, outcome.language, outcome.kind).inc()
+            log.info("inbox_event_handled", inbox_id=row_id, kind=outcome.kind)
+        except LostLease:
+            log.warning("inbox_lease_lost", inbox_id=row_id)
+        except Exception as exc:
+            metrics.ERRORS.labels("pipeline").inc()
+            log.error("inbox_event_failed", inbox_id=row_id, error=type(exc).__name__)
+            async with self.services.db.begin() as session:
+                state = await inbox.mark_failed(
+                    session,
+                    row_id,
+                    lease_end,
+                    attempts or 1,
+                    type(exc).__name__,
+                    max_attempts=self.settings.worker_max_attempts,
+                    base=self.settings.backoff_base,
+                    cap=self.settings.backoff_max,
+                )
+            log.info("inbox_event_released", inbox_id=row_id, state=state)
+
+    async def send_outbox_once(self) -> int:
+        async with self.services.db.begin() as session:
+            await outbox.expire_interrupted(session, IDEMPOTENT_PLATFORMS)
+            claimed = await outbox.claim(
+                session, self.settings.worker_batch_size, self.settings.worker_lease_seconds
+            )
+        # Each claimed row has a different recipient, so they may go out side by side.
+        await asyncio.gather(*(self._send(row_id, lease_end) for row_id, lease_end in claimed))
+        return len(claimed)
+
+    async def _send(self, row_id: int, lease_end: datetime) -> None:
+        vault = self.services.vault
+        async with self.services.db() as session:
+            row = await session.get(OutboxMessage, row_id)
+            if row is None:
+                return
+            data = outbox.decode_payload(vault, row.payload_enc)
+            conversation_id = row.conversation_id
+            delivery = Delivery(
+                outbox_id=row.id,
+                idempotency_key=row.idempotency_key,
+                platform=row.platform,
+                user_id=data["user_id"],
+                address=data["address"],
+                replies=data["replies"],
+                reply_token=row.reply_token,
+                sender=row.sender,
+                language=data["language"],
+                user_last_seen=data["last_seen"],
+                attempts=row.attempts,
+            )
+        channel = self.services.channels.get(delivery.platform)
+        result: SendResult | None = None
+        if channel is None:
+            result = SendResult(ok=False, permanent=True, reason="channel_not_configured")
+        else:
+            try:
+                result = await channel.send(delivery)
+            except Exception as exc:
+                metrics.SEND_FAILURES.labels(delivery.platform, "exception").inc()
+                log.error("send_failed", outbox_id=row_id, error=type(exc).__name__)
+        async with self.services.db.begin() as session:
+            if result is not None and result.ok:
+                await outbox.mark_sent(session, row_id, lease_end)
+                log.info("outbox_sent", outbox_id=row_id, platform=delivery.platform)
+                if conversation_id is not None:
+                    session.add(
+                        Message(
+                            conversation_id=conversation_id,
+                            direction="out",
+                            sender=delivery.sender,
+                            text_enc=vault.encrypt_text(
+                                "\n\n".join(r.text for r in delivery.replies)
+                            ),
+                            language=delivery.language,
+                        )
+                    )
+                metrics.MESSAGES_OUT.labels(delivery.platform, delivery.sender).inc()
+                return
+            if result is not None and result.permanent:
+                metrics.SEND_FAILURES.labels(delivery.platform, "permanent").inc()
+                await outbox.mark_dead(session, row_id, lease_end, result.reason or "permanent")
+                return
+            if delivery.attempts >= self.settings.worker_max_attempts:
+                await outbox.mark_dead(session, row_id, lease_end, "too_many_attempts")
+                return
+            metrics.SEND_FAILURES.labels(delivery.platform, "retry").inc()
+            delay = leases.backoff_seconds(
+                delivery.attempts, self.settings.backoff_base, self.settings.backoff_max
+            )
+            if result is not None and result.retry_after is not None:
+                delay = max(delay, result.retry_after)
+            reason = (result.reason if result else "exception") or "retry"
+            await outbox.mark_retry(session, row_id, lease_end, delay, reason)
+
+
+async def queue_depths(services: Services) -> dict[tuple[str, str], int]:
+    depths: dict[tuple[str, str], int] = {}
+    async with services.db() as session:
+        for name, model in (("inbox", InboxEvent), ("outbox", OutboxMessage)):
+            rows = await session.execute(
+                select(model.state, func.count()).where(model.state != "done").group_by(model.state)
+            )
+            for state, count in rows.all():
+                depths[(name, state)] = count
+    for (name, state), count in depths.items():
+        metrics.QUEUE_DEPTH.labels(name, state).set(count)
+    return depths

@@ -1,0 +1,77 @@
+"""What a handler receives and how handlers are found.
+
+A handler turns one turn of the conversation into platform-neutral replies. It may change
+the contact or conversation (they are ORM objects inside the turn's transaction).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.content import Content
+from bot.messages import Button, Incoming, Reply
+from bot.storage.models import Contact, Conversation
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+
+@dataclass
+class Turn:
+    event: Incoming
+    contact: Contact
+    conversation: Conversation
+    session: AsyncSession
+    services: Services
+    language: str
+    text: str = ""
+    intent: str | None = None
+    confidence: float = 0.0
+    ranking: tuple[tuple[str, float], ...] = ()
+    notices: list[str] = field(default_factory=list)  # ui keys said before the answer
+    erased: bool = False  # the contact erased their data during this turn: log nothing
+
+    @property
+    def content(self) -> Content:
+        return self.services.content
+
+    def ui(self, key: str, **values: str) -> str:
+        return self.content.ui(self.language, key, **values)
+
+    def button(self, key: str, payload: str) -> Button:
+        return Button(self.ui(key), payload)
+
+
+Handler = Callable[[Turn], Awaitable[list[Reply]]]
+
+INTENT_HANDLERS: dict[str, Handler] = {}
+POSTBACK_HANDLERS: dict[str, Handler] = {}
+
+
+def on_intent(*intents: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        for intent in intents:
+            INTENT_HANDLERS[intent] = handler
+        return handler
+
+    return register
+
+
+def on_postback(*prefixes: str) -> Callable[[Handler], Handler]:
+    """Postback payloads look like "prefix" or "prefix:argument"."""
+
+    def register(handler: Handler) -> Handler:
+        for prefix in prefixes:
+            POSTBACK_HANDLERS[prefix] = handler
+        return handler
+
+    return register
+
+
+def postback_argument(turn: Turn) -> str:
+    _, _, argument = turn.event.payload.partition(":")
+    return argument

@@ -1,0 +1,55 @@
+"""Zawgyi detection (myanmartools) and conversion to Unicode (ICU "Zawgyi-my")."""
+
+from __future__ import annotations
+
+import math
+import threading
+from functools import lru_cache
+from typing import Any
+
+DEFAULT_THRESHOLD = 0.95
+
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _detector() -> Any:
+    from myanmartools import ZawgyiDetector
+
+    return ZawgyiDetector()
+
+
+@lru_cache(maxsize=1)
+def _transliterator() -> Any:
+    import icu  # PyICU (pyicu-binary or PyICU)
+
+    return icu.Transliterator.createInstance("Zawgyi-my")
+
+
+def has_myanmar(text: str) -> bool:
+    return any("\u1000" <= ch <= "\u109f" for ch in text)
+
+
+def zawgyi_probability(text: str) -> float:
+    """Probability that the Myanmar-script text is Zawgyi; 0.0 for text without any."""
+    if not has_myanmar(text):
+        return 0.0
+    p = float(_detector().get_zawgyi_probability(text))
+    return 0.0 if math.isinf(p) or math.isnan(p) else p
+
+
+def is_zawgyi(text: str, threshold: float = DEFAULT_THRESHOLD) -> bool:
+    return zawgyi_probability(text) >= threshold
+
+
+def zawgyi_to_unicode(text: str) -> str:
+    # ICU transliterators are not documented as thread-safe; the bot is async, but be safe.
+    with _lock:
+        return str(_transliterator().transliterate(text))
+
+
+def to_unicode(text: str, threshold: float = DEFAULT_THRESHOLD) -> tuple[str, bool]:
+    """(text in Unicode, whether it was converted from Zawgyi)."""
+    if is_zawgyi(text, threshold):
+        return zawgyi_to_unicode(text), True
+    return text, False

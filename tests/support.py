@@ -1,0 +1,101 @@
+"""Helpers shared by tests: settings, databases, running the app and workers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import asyncpg
+
+from bot.config import ROOT, Settings, load_settings
+from bot.crypto import new_key
+from bot.storage.db import create_engine, migrate
+
+PG_ADMIN_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+TEST_SECRETS = {
+    "PSEUDONYM_KEY": "test-pseudonym-key-0123456789",
+    "ENCRYPTION_KEYS": new_key(),
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_environment(database_url: str, **extra: str) -> dict[str, str]:
+    return {**TEST_SECRETS, "DATABASE_URL": database_url, **extra}
+
+
+def make_settings(database_url: str, **extra: str) -> Settings:
+    return load_settings(environ=test_environment(database_url, **extra))
+
+
+async def postgres_available() -> str | None:
+    """None if the test PostgreSQL answers, else the reason it does not."""
+    try:
+        conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=3)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        return f"PostgreSQL at {PG_ADMIN_DSN} is not reachable: {type(exc).__name__}: {exc}"
+    await conn.close()
+    return None
+
+
+@asynccontextmanager
+async def postgres_database() -> AsyncIterator[str]:
+    """A new, migrated database of its own, dropped afterwards: tests never interfere."""
+    name = f"bot_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(PG_ADMIN_DSN)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    try:
+        engine = create_engine(url)
+        await migrate(engine)
+        await engine.dispose()
+        yield url
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@asynccontextmanager
+async def sqlite_database(folder: Path) -> AsyncIterator[str]:
+    url = f"sqlite+aiosqlite:///{folder / 'bot.db'}"
+    engine = create_engine(url)
+    await migrate(engine)
+    await engine.dispose()
+    yield url
+
+
+def start_process(
+    args: list[str], env: Mapping[str, str], log_path: Path
+) -> subprocess.Popen[bytes]:
+    full_env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
+    log = log_path.open("wb")
+    return subprocess.Popen(
+        [sys.executable, *args], cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT
+    )
+
+
+async def wait_until(predicate, within: float = 60.0, interval: float = 0.1) -> None:  # type: ignore[no-untyped-def]
+    """Poll an async predicate; fail the test with a clear message on timeout."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        if await predicate():
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {within} s")
+        await asyncio.sleep(interval)
+
+
+def dead_nlu_url() -> str:
+    """An NLU address where nothing listens: the client falls back to keywords at once."""
+    return f"http://127.0.0.1:{free_port()}"

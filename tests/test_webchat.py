@@ -1,0 +1,159 @@
+"""The web chat channel and the pipeline behind it, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import func, select
+
+from bot.crypto import pseudonym
+from bot.outbox import decode_payload
+from bot.services import Services
+from bot.storage.models import InboxEvent, OutboxMessage
+from bot.web import SERVICES, create_app
+from bot.worker import Worker
+from tests.support import dead_nlu_url, make_settings
+
+
+@pytest.fixture
+async def chat(database_url: str) -> AsyncIterator[TestClient]:
+    settings = make_settings(
+        database_url, NLU_URL=dead_nlu_url(), BOT__SERVICE__EMBEDDED_WORKER="false"
+    )
+    async with TestClient(TestServer(create_app(settings))) as client:
+        yield client
+
+
+def services_of(client: TestClient) -> Services:
+    return client.server.app[SERVICES]
+
+
+async def post(client: TestClient, session: str, **body: object) -> int:
+    body = {"session": session, "id": str(uuid.uuid4()), **body}
+    response = await client.post("/chat/messages", json=body)
+    return response.status
+
+
+async def replies_to(services: Services, session: str) -> list[str]:
+    recipient = pseudonym(services.settings.pseudonym_key, "webchat", session)
+    async with services.db() as db:
+        rows = (
+            await db.execute(
+                select(OutboxMessage.payload_enc)
+                .where(OutboxMessage.recipient == recipient)
+                .order_by(OutboxMessage.id)
+            )
+        ).scalars()
+        return [r.text for row in rows for r in decode_payload(services.vault, row)["replies"]]
+
+
+async def inbox_count(services: Services) -> int:
+    async with services.db() as db:
+        return int((await db.execute(select(func.count()).select_from(InboxEvent))).scalar_one())
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status"),
+    [
+        (b"x" * 70_000, {"Content-Type": "application/json"}, 413),
+        (b"{not json", {"Content-Type": "application/json"}, 400),
+        (b"[1, 2]", {"Content-Type": "application/json"}, 400),
+        (b'{"text": "hi"}', {"Content-Type": "application/json"}, 400),
+        (
+            b'{"session": "nope", "id": "x", "text": "hi"}',
+            {"Content-Type": "application/json"},
+            400,
+        ),
+        (b"text=hi", {"Content-Type": "application/x-www-form-urlencoded"}, 415),
+    ],
+)
+async def test_bad_requests_get_a_clear_error_and_store_nothing(
+    chat: TestClient, body: bytes, headers: dict, status: int
+) -> None:
+    response = await chat.post("/chat/messages", data=body, headers=headers)
+    assert response.status == status
+    assert "error" in await response.json()
+    assert await inbox_count(services_of(chat)) == 0
+
+
+async def test_message_is_in_the_inbox_before_the_answer(chat: TestClient) -> None:
+    assert await post(chat, str(uuid.uuid4()), text="hello") == 200
+    assert await inbox_count(services_of(chat)) == 1
+
+
+async def test_redelivered_event_gets_no_second_reply(chat: TestClient) -> None:
+    session, message_id = str(uuid.uuid4()), str(uuid.uuid4())
+    body = {"session": session, "id": message_id, "text": "hello"}
+    for _ in range(3):
+        assert (await chat.post("/chat/messages", json=body)).status == 200
+    services = services_of(chat)
+    await Worker(services).drain()
+    assert await inbox_count(services) == 1
+    assert len(await replies_to(services, session)) >= 1
+    async with services.db() as db:
+        rows = (await db.execute(select(func.count()).select_from(OutboxMessage))).scalar_one()
+    assert rows == 1
+
+
+async def test_empty_text_gets_a_polite_prompt(chat: TestClient) -> None:
+    session = str(uuid.uuid4())
+    assert await post(chat, session, text="   \n ") == 200
+    services = services_of(chat)
+    await Worker(services).drain()
+    replies = await replies_to(services, session)
+    assert services.content.ui("en", "empty_text") in replies
+
+
+async def test_overlong_text_is_cut_and_the_user_told(chat: TestClient) -> None:
+    session = str(uuid.uuid4())
+    assert await post(chat, session, text="minimum wage " * 500) == 200
+    services = services_of(chat)
+    await Worker(services).drain()
+    replies = await replies_to(services, session)
+    assert services.content.ui("en", "too_long_cut") in replies[0]
+
+
+async def test_language_choice_is_remembered(chat: TestClient) -> None:
+    session = str(uuid.uuid4())
+    await post(chat, session, payload="lang:th")
+    await post(chat, session, text="hello")
+    services = services_of(chat)
+    await Worker(services).drain()
+    replies = await replies_to(services, session)
+    assert services.content.ui("th", "language_set") in replies
+
+
+async def test_event_stream_sends_replies_in_order(chat: TestClient) -> None:
+    session = str(uuid.uuid4())
+    await post(chat, session, start=True)
+    await post(chat, session, payload="menu")
+    services = services_of(chat)
+    await Worker(services).drain()
+    response = await chat.get(f"/chat/events?session={session}")
+    assert response.headers["Content-Type"].startswith("text/event-stream")
+    received = b""
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(1.5):
+            async for chunk in response.content.iter_any():
+                received += chunk
+    events = [
+        json.loads(line[5:]) for line in received.decode().splitlines() if line.startswith("data:")
+    ]
+    texts = [r["text"] for event in events for r in event["replies"]]
+    assert texts[0].startswith(services.content.ui("en", "welcome")[:20])
+    assert texts[-1] == services.content.ui("en", "menu_prompt")
+    assert len(texts) == len(await replies_to(services, session))
+
+
+async def test_health_and_metrics(chat: TestClient) -> None:
+    health = await (await chat.get("/healthz")).json()
+    assert health["database"] == "ok"
+    assert health["nlu"] == "degraded"  # nothing listens at the NLU address in this test
+    metrics = await (await chat.get("/metrics")).text()
+    assert "bot_messages_in_total" in metrics
+    assert "bot_queue_depth" in metrics
