@@ -2,34 +2,33 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import fields
+from typing import Any, TypeVar
 
 from prometheus_client import Counter, Gauge
 
 from bot.channels.base import SendResult, WebhookRejected
+from bot.metrics import REGISTRY, UNKNOWN_EVENTS
 
 log = logging.getLogger("bot.channels")
+T = TypeVar("T")
 
-UNKNOWN_EVENTS = Counter(
-    "bot_webhook_unknown_events_total",
-    "Webhook events of a type the bot does not know, skipped",
-    ["platform"],
-)
-SEND_RESULTS = Counter(
-    "bot_channel_send_total",
-    "Deliveries handed to a channel, by outcome (ok, retry, permanent)",
-    ["platform", "outcome"],
-)
+__all__ = ["DROPPED_BUTTONS", "LINE_PUSH_USED", "UNKNOWN_EVENTS"]
+
 LINE_PUSH_USED = Gauge(
     "bot_line_push_quota_used_ratio",
     "Share of the monthly LINE push quota used this month (1.0 = stopped pushing)",
+    registry=REGISTRY,
 )
 DROPPED_BUTTONS = Counter(
     "bot_channel_dropped_buttons_total",
     "Buttons not sent: over the platform's count limit or payload too long",
     ["platform"],
+    registry=REGISTRY,
 )
 
 
@@ -71,13 +70,6 @@ def result_for_status(
     return SendResult(ok=False, permanent=True, reason=reason)
 
 
-def counted(platform: str, result: SendResult) -> SendResult:
-    """Count a send outcome in the metrics and hand the result back."""
-    outcome = "ok" if result.ok else ("permanent" if result.permanent else "retry")
-    SEND_RESULTS.labels(platform, outcome).inc()
-    return result
-
-
 def retry_after_header(value: str | None) -> float | None:
     """Parse a Retry-After header given in seconds (dates are not used by these APIs)."""
     if not value:
@@ -86,3 +78,30 @@ def retry_after_header(value: str | None) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None
+
+
+def settings_from(cls: type[T], section: Mapping[str, Any]) -> T:
+    """Build a settings dataclass from a config section, coercing environment strings.
+
+    Unknown keys are ignored; "" or "none" for an optional number means None.
+    """
+    kwargs: dict[str, Any] = {}
+    for f in fields(cls):  # type: ignore[arg-type]
+        if f.name not in section:
+            continue
+        value, kind = section[f.name], str(f.type)
+        if isinstance(value, str) and kind != "str":
+            if "None" in kind and value.strip().lower() in ("", "none", "null"):
+                value = None
+            elif kind.startswith("int"):
+                value = int(value)
+            elif kind.startswith("float"):
+                value = float(value)
+        kwargs[f.name] = value
+    return cls(**kwargs)
+
+
+def event_key(*parts: object) -> str:
+    """An event id from several parts, hashed if longer than the inbox column (128)."""
+    key = ":".join(str(p) for p in parts)
+    return key if len(key) <= 128 else hashlib.sha256(key.encode()).hexdigest()

@@ -8,7 +8,13 @@ a single process; production needs the database-backed counter so that several `
 from __future__ import annotations
 
 import asyncio
-from typing import Protocol
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from bot.storage.models import ChannelCounter
 
 
 class UsageCounter(Protocol):
@@ -36,3 +42,30 @@ class MemoryCounter:
             total = self._counts.get((platform, period), 0) + n
             self._counts[(platform, period)] = total
             return total
+
+
+class SqlCounter:
+    """Counter in the `channel_counters` table: one atomic upsert per increment."""
+
+    def __init__(self, db: async_sessionmaker[Any]) -> None:
+        self.db = db
+
+    async def get(self, platform: str, period: str) -> int:
+        async with self.db() as session:
+            value = await session.scalar(
+                select(ChannelCounter.count).where(
+                    ChannelCounter.platform == platform, ChannelCounter.period == period
+                )
+            )
+        return int(value or 0)
+
+    async def add(self, platform: str, period: str, n: int = 1) -> int:
+        async with self.db.begin() as session:
+            dialect = session.bind.dialect.name if session.bind else "sqlite"
+            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            statement = insert(ChannelCounter).values(platform=platform, period=period, count=n)
+            statement = statement.on_conflict_do_update(
+                index_elements=[ChannelCounter.platform, ChannelCounter.period],
+                set_={"count": ChannelCounter.count + n},
+            ).returning(ChannelCounter.count)
+            return int((await session.execute(statement)).scalar_one())

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, ClassVar
@@ -23,13 +24,13 @@ from bot.channels.common import (
     DROPPED_BUTTONS,
     LINE_PUSH_USED,
     UNKNOWN_EVENTS,
-    counted,
     load_json,
     log,
     require,
     require_str,
     result_for_status,
     retry_after_header,
+    settings_from,
 )
 from bot.channels.counters import MemoryCounter, UsageCounter
 from bot.channels.text_split import ELLIPSIS, shorten, split_text
@@ -44,9 +45,9 @@ _MEDIA = {"image", "video", "audio", "file", "location", "sticker"}
 @dataclass(frozen=True, slots=True)
 class LineSettings:
     channel_secret: str
-    channel_access_token: str
+    access_token: str
     api_base: str = "https://api.line.me"
-    push_quota: int | None = 200  # push messages per month; None = no limit
+    monthly_push_quota: int | None = 200  # push messages per month; None = no limit
     quota_warn_ratio: float = 0.8
     quota_utc_offset_hours: int = 7  # month boundary for the quota (Asia/Bangkok)
     reply_token_ttl_s: float = 50.0  # LINE publishes no fixed validity; about a minute
@@ -59,8 +60,8 @@ class LineSettings:
     max_body_bytes: int = 1024 * 1024
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> LineSettings:
-        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+    def from_dict(cls, d: Mapping[str, Any]) -> LineSettings:
+        return settings_from(cls, d)
 
 
 class LineChannel(Channel):
@@ -171,9 +172,6 @@ class LineChannel(Channel):
         ]
 
     async def send(self, delivery: Delivery) -> SendResult:
-        return counted(self.name, await self._send(delivery))
-
-    async def _send(self, delivery: Delivery) -> SendResult:
         messages = self.render(delivery.replies)
         n = self.settings.max_messages_per_call
         batches = [messages[i : i + n] for i in range(0, len(messages), n)]
@@ -209,7 +207,10 @@ class LineChannel(Channel):
     ) -> SendResult:
         s = self.settings
         period = self.period()
-        if s.push_quota is not None and await self.counter.get(self.name, period) >= s.push_quota:
+        if (
+            s.monthly_push_quota is not None
+            and await self.counter.get(self.name, period) >= s.monthly_push_quota
+        ):
             log.warning("line: monthly push quota reached, not pushing")
             return SendResult(ok=False, permanent=True, reason=QUOTA_REASON)
         key = delivery.idempotency_key if index == 0 else f"{delivery.idempotency_key}#{index}"
@@ -230,7 +231,7 @@ class LineChannel(Channel):
 
     async def _count_push(self, period: str) -> None:
         total = await self.counter.add(self.name, period, 1)
-        quota = self.settings.push_quota
+        quota = self.settings.monthly_push_quota
         if not quota:
             return
         LINE_PUSH_USED.set(total / quota)
@@ -255,7 +256,7 @@ class LineChannel(Channel):
         self, path: str, payload: dict[str, Any], extra: dict[str, str] | None = None
     ) -> tuple[int, str, dict[str, str]]:
         """POST to the API; a network error or timeout is reported as status 0."""
-        headers = {"Authorization": f"Bearer {self.settings.channel_access_token}"}
+        headers = {"Authorization": f"Bearer {self.settings.access_token}"}
         headers.update(extra or {})
         url = self.settings.api_base.rstrip("/") + path
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
@@ -22,13 +23,14 @@ from bot.channels.base import Channel, SendResult, WebhookRejected
 from bot.channels.common import (
     DROPPED_BUTTONS,
     UNKNOWN_EVENTS,
-    counted,
+    event_key,
     load_json,
     log,
     require,
     require_str,
     result_for_status,
     retry_after_header,
+    settings_from,
 )
 from bot.channels.text_split import ELLIPSIS, shorten, split_text
 from bot.messages import Button, Delivery, EventKind, Incoming, Reply
@@ -48,7 +50,7 @@ class MessengerSettings:
     page_access_token: str
     verify_token: str
     api_base: str = "https://graph.facebook.com"
-    api_version: str = "v21.0"
+    graph_version: str = "v21.0"
     get_started_payload: str = "get_started"  # this postback becomes a FOLLOW
     timeout_s: float = 10.0
     text_limit: int = 2000
@@ -59,8 +61,8 @@ class MessengerSettings:
     max_body_bytes: int = 1024 * 1024
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> MessengerSettings:
-        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+    def from_dict(cls, d: Mapping[str, Any]) -> MessengerSettings:
+        return settings_from(cls, d)
 
 
 class MessengerChannel(Channel):
@@ -122,7 +124,7 @@ class MessengerChannel(Channel):
             msg = require(ev, "message")
             if msg.get("is_echo"):
                 return None  # our own message, echoed back
-            common["event_id"] = require_str(msg, "mid")
+            common["event_id"] = event_key(require_str(msg, "mid"))
             if (qr := msg.get("quick_reply")) and qr.get("payload"):
                 payload = str(qr["payload"])
                 return Incoming(
@@ -141,7 +143,9 @@ class MessengerChannel(Channel):
             postback = require(ev, "postback")
             payload = require_str(postback, "payload")
             mid = postback.get("mid")
-            common["event_id"] = str(mid) if mid else f"{sender}:{require_str(ev, 'timestamp')}"
+            common["event_id"] = (
+                event_key(mid) if mid else event_key(sender, require_str(ev, "timestamp"))
+            )
             if payload == self.settings.get_started_payload:
                 return Incoming(kind=EventKind.FOLLOW, payload=payload, **common)
             return Incoming(kind=EventKind.POSTBACK, payload=payload, **common)
@@ -149,7 +153,7 @@ class MessengerChannel(Channel):
             if kind in ev:
                 inner = ev[kind] if isinstance(ev[kind], dict) else {}
                 mid = inner.get("mid") or require_str(ev, "timestamp")
-                common["event_id"] = f"{kind}:{mid}:{timestamp}"
+                common["event_id"] = event_key(kind, mid, timestamp)
                 return Incoming(kind=EventKind.UNSUPPORTED, media_type=media, **common)
         if any(key in ev for key in _IGNORED):
             return None
@@ -200,9 +204,6 @@ class MessengerChannel(Channel):
         return {}
 
     async def send(self, delivery: Delivery) -> SendResult:
-        return counted(self.name, await self._send(delivery))
-
-    async def _send(self, delivery: Delivery) -> SendResult:
         mtype = self.messaging_type(delivery)
         if not mtype:
             log.info("messenger: window closed for a %s reply", delivery.sender)
@@ -216,7 +217,7 @@ class MessengerChannel(Channel):
 
     async def _post(self, payload: dict[str, Any]) -> SendResult:
         s = self.settings
-        url = f"{s.api_base.rstrip('/')}/{s.api_version}/me/messages"
+        url = f"{s.api_base.rstrip('/')}/{s.graph_version}/me/messages"
         try:
             async with self.http.post(
                 url,

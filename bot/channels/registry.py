@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
 
 from bot.channels.base import Channel
+from bot.channels.counters import SqlCounter, UsageCounter
 from bot.channels.line import LineChannel, LineSettings
 from bot.channels.messenger import MessengerChannel, MessengerSettings
 from bot.channels.telegram import TelegramChannel, TelegramSettings
@@ -16,8 +18,8 @@ log = logging.getLogger("bot.channels")
 
 # platform -> (channel class, settings class, secrets that must all be set to enable it)
 CHANNELS: dict[str, tuple[type[Channel], type[Any], tuple[str, ...]]] = {
-    "line": (LineChannel, LineSettings, ("channel_secret", "channel_access_token")),
-    "telegram": (TelegramChannel, TelegramSettings, ("bot_token", "webhook_secret")),
+    "line": (LineChannel, LineSettings, ("channel_secret", "access_token")),
+    "telegram": (TelegramChannel, TelegramSettings, ("bot_token", "secret_token")),
     "messenger": (
         MessengerChannel,
         MessengerSettings,
@@ -25,29 +27,33 @@ CHANNELS: dict[str, tuple[type[Channel], type[Any], tuple[str, ...]]] = {
     ),
 }
 
-# Secrets come only from the environment: config key -> environment variable.
+# Secrets come only from the environment: config key -> environment variable
+# (the same names as bot.config.ENV_ALIASES).
 SECRET_ENV: dict[tuple[str, str], str] = {
     ("line", "channel_secret"): "LINE_CHANNEL_SECRET",
-    ("line", "channel_access_token"): "LINE_CHANNEL_ACCESS_TOKEN",
+    ("line", "access_token"): "LINE_CHANNEL_ACCESS_TOKEN",
     ("telegram", "bot_token"): "TELEGRAM_BOT_TOKEN",
-    ("telegram", "webhook_secret"): "TELEGRAM_WEBHOOK_SECRET",
+    ("telegram", "secret_token"): "TELEGRAM_SECRET_TOKEN",
     ("messenger", "app_secret"): "MESSENGER_APP_SECRET",
     ("messenger", "page_access_token"): "MESSENGER_PAGE_ACCESS_TOKEN",
     ("messenger", "verify_token"): "MESSENGER_VERIFY_TOKEN",
 }
 
 
-def platform_config(config: dict[str, Any], platform: str) -> dict[str, Any]:
-    """The `channels.<platform>` section of the service config ({} if absent)."""
-    channels = config.get("channels") or {}
+def platform_config(config: Mapping[str, Any], platform: str) -> dict[str, Any]:
+    """The `<platform>` section, from the whole config tree or its `channels` section."""
+    channels = config.get("channels", config) or {}
     section = channels.get(platform) or {}
     return dict(section)
 
 
 def build_channels(
-    config: dict[str, Any], http: aiohttp.ClientSession, db: Any = None
+    config: Mapping[str, Any], http: aiohttp.ClientSession, db: Any = None
 ) -> dict[str, Channel]:
-    """Build every platform whose secrets are all set; skip the others (logged)."""
+    """Build every platform whose secrets are all set; skip the others (logged).
+
+    `config` is the whole settings tree or just its `channels` section.
+    """
     built: dict[str, Channel] = {}
     for platform, (channel_cls, settings_cls, secrets) in CHANNELS.items():
         section = platform_config(config, platform)
@@ -63,12 +69,6 @@ def build_channels(
     return built
 
 
-def _line_counter(db: Any) -> Any:
+def _line_counter(db: Any) -> UsageCounter | None:
     """The database-backed usage counter when there is a database, else in-memory."""
-    if db is None:
-        return None
-    try:
-        from bot.channels.counters import SqlCounter
-    except ImportError:
-        return None
-    return SqlCounter(db)
+    return SqlCounter(db) if db is not None else None

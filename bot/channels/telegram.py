@@ -14,6 +14,7 @@ import asyncio
 import hmac
 import time
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -30,7 +31,7 @@ from telegram.error import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels.base import Channel, SendResult, WebhookRejected
-from bot.channels.common import DROPPED_BUTTONS, UNKNOWN_EVENTS, counted, load_json, log
+from bot.channels.common import DROPPED_BUTTONS, UNKNOWN_EVENTS, load_json, log, settings_from
 from bot.channels.telegram_request import AiohttpRequest
 from bot.channels.text_split import ELLIPSIS, shorten, split_text, utf8_len
 from bot.messages import Button, Delivery, EventKind, Incoming, Reply
@@ -58,7 +59,7 @@ _MEDIA_FIELDS = (
 @dataclass(frozen=True, slots=True)
 class TelegramSettings:
     bot_token: str
-    webhook_secret: str  # the secret_token given to setWebhook (see webhook_setup)
+    secret_token: str  # the secret_token given to setWebhook (see webhook_setup)
     api_base: str = "https://api.telegram.org"
     timeout_s: float = 10.0
     text_limit: int = 4096  # UTF-16 code units, after entity parsing (we send plain text)
@@ -69,8 +70,8 @@ class TelegramSettings:
     max_body_bytes: int = 1024 * 1024
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> TelegramSettings:
-        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+    def from_dict(cls, d: Mapping[str, Any]) -> TelegramSettings:
+        return settings_from(cls, d)
 
 
 class TelegramChannel(Channel):
@@ -97,7 +98,7 @@ class TelegramChannel(Channel):
 
     async def verify(self, request: web.Request, body: bytes) -> None:
         given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
-        expected = self.settings.webhook_secret
+        expected = self.settings.secret_token
         if not given or not hmac.compare_digest(expected.encode(), given.encode()):
             raise WebhookRejected(401, "bad Telegram secret token")
 
@@ -221,9 +222,6 @@ class TelegramChannel(Channel):
         return InlineKeyboardMarkup(rows)
 
     async def send(self, delivery: Delivery) -> SendResult:
-        return counted(self.name, await self._send(delivery))
-
-    async def _send(self, delivery: Delivery) -> SendResult:
         chat_id = delivery.address.get("chat_id") or delivery.user_id
         query_id = delivery.address.get("callback_query_id")
         if query_id and delivery.attempts == 0:

@@ -60,7 +60,7 @@ async def _telegram(url: str, section: dict[str, Any], http: aiohttp.ClientSessi
         )
     except TelegramError as exc:
         raise WebhookSetupError(f"Telegram refused setWebhook: {exc.message}") from exc
-    env = SECRET_ENV[("telegram", "webhook_secret")]
+    env = SECRET_ENV[("telegram", "secret_token")]
     return (
         f"Telegram now sends updates to {url}.\n"
         f"Put this secret in the environment of every web process, then restart them:\n"
@@ -70,7 +70,7 @@ async def _telegram(url: str, section: dict[str, Any], http: aiohttp.ClientSessi
 
 
 async def _line(url: str, section: dict[str, Any], http: aiohttp.ClientSession) -> str:
-    token = _need(section, "line", "channel_access_token")
+    token = _need(section, "line", "access_token")
     base = str(section.get("api_base", "https://api.line.me")).rstrip("/")
     async with http.put(
         f"{base}/v2/bot/channel/webhook/endpoint",
@@ -98,7 +98,7 @@ def _messenger(url: str, section: dict[str, Any]) -> str:
         if has_token
         else f"a random string that you also put in {env} (not set yet!)"
     )
-    version = section.get("api_version", "v21.0")
+    version = section.get("graph_version", "v21.0")
     return "\n".join(
         [
             "Messenger webhooks are set in the Meta App Dashboard (no API call for the app "

@@ -66,13 +66,13 @@ def channel_config(fakes: dict[str, Any]) -> dict[str, Any]:
         "channels": {
             "line": {
                 "channel_secret": LINE_SECRET,
-                "channel_access_token": fakes["line"].access_token,
+                "access_token": fakes["line"].access_token,
                 "api_base": fakes["line"].url,
                 "timeout_s": 0.5,
             },
             "telegram": {
                 "bot_token": fakes["telegram"].token,
-                "webhook_secret": TELEGRAM_SECRET,
+                "secret_token": TELEGRAM_SECRET,
                 "api_base": fakes["telegram"].url,
                 "timeout_s": 0.5,
                 "per_chat_interval_s": 0.0,
@@ -82,7 +82,7 @@ def channel_config(fakes: dict[str, Any]) -> dict[str, Any]:
                 "page_access_token": fakes["messenger"].page_token,
                 "verify_token": VERIFY_TOKEN,
                 "api_base": fakes["messenger"].url,
-                "api_version": fakes["messenger"].version,
+                "graph_version": fakes["messenger"].version,
                 "timeout_s": 0.5,
             },
         }

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from prometheus_client import REGISTRY
 
 from bot.messages import EventKind
+from bot.metrics import REGISTRY
 from tests.channels.conftest import (
     PLATFORMS,
     VERIFY_TOKEN,

@@ -243,7 +243,7 @@ async def test_line_retry_after_server_error_does_not_push_twice(channels, fakes
 
 
 def line_with_quota(config, http, quota: int, counter: MemoryCounter) -> LineChannel:
-    settings = LineSettings.from_dict({**config["channels"]["line"], "push_quota": quota})
+    settings = LineSettings.from_dict({**config["channels"]["line"], "monthly_push_quota": quota})
     return LineChannel(settings, http, None, counter)
 
 
