@@ -89,6 +89,22 @@ def channel_config(fakes: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def channel_environment(fakes: dict[str, Any]) -> dict[str, str]:
+    """The environment an operator would set, pointed at the fakes (bot/config.py aliases)."""
+    return {
+        "LINE_CHANNEL_SECRET": LINE_SECRET,
+        "LINE_CHANNEL_ACCESS_TOKEN": fakes["line"].access_token,
+        "LINE_API_BASE": fakes["line"].url,
+        "TELEGRAM_BOT_TOKEN": fakes["telegram"].token,
+        "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET,
+        "TELEGRAM_API_BASE": fakes["telegram"].url,
+        "MESSENGER_APP_SECRET": MESSENGER_APP_SECRET,
+        "MESSENGER_PAGE_ACCESS_TOKEN": fakes["messenger"].page_token,
+        "MESSENGER_VERIFY_TOKEN": VERIFY_TOKEN,
+        "MESSENGER_API_BASE": fakes["messenger"].url,
+    }
+
+
 @pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:

@@ -1,31 +1,40 @@
 """One contract for every channel, driven by recorded payloads under payloads/<platform>/.
 
 Adding a platform adds payload files (and a row in USERS/EVENT_IDS): the case table is
-shared. Each case posts a recorded body to /webhooks/<platform> with a real signature
-and checks what reaches the inbox.
+shared. Each case posts a recorded body to /webhooks/<platform> of the real web app
+(bot/web.py -> bot/webhooks.py) with a real signature and checks what reaches the inbox
+table, on SQLite and (marked postgres) on PostgreSQL.
 """
 
 from __future__ import annotations
 
 import io
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
 
-from bot.messages import EventKind
+from bot.inbox import decode_event
+from bot.messages import EventKind, Incoming
 from bot.metrics import REGISTRY
+from bot.storage.models import InboxEvent
+from bot.web import SERVICES, create_app
 from tests.channels.conftest import (
     PLATFORMS,
     VERIFY_TOKEN,
     bad_headers,
+    channel_environment,
     has_payload,
     payload,
     signed_headers,
 )
-from tests.channels.harness import MemoryInbox, webhook_app
+from tests.support import dead_nlu_url, make_settings, sqlite_database
 
 TEXTS = {
     "text_en": "My employer kept my passport. What can I do?",
@@ -91,13 +100,50 @@ EVENT_IDS = {
 ROWS = [(p, c) for p in PLATFORMS for c in CASES if has_payload(p, c)]
 
 
-@pytest.fixture
-async def client(channels: dict[str, Any]) -> Any:
-    inbox = MemoryInbox()
-    app, stored = webhook_app(channels, inbox)
-    async with TestClient(TestServer(app)) as c:
-        c.stored = stored
+@asynccontextmanager
+async def app_client(database_url: str, fakes: dict[str, Any]) -> AsyncIterator[TestClient]:
+    """The real web app (bot/web.py) with all three channels configured."""
+    env = {
+        "NLU_URL": dead_nlu_url(),
+        "BOT__SERVICE__EMBEDDED_WORKER": "false",
+        **{name: value for name, value in channel_environment(fakes).items()},
+    }
+    settings = make_settings(database_url, **env)
+    # No worker runs here, so nothing classifies: a stub keeps the NLU client out of it.
+    async with TestClient(TestServer(create_app(settings, NoClassifier()))) as c:
         yield c
+
+
+@pytest.fixture
+async def client(database_url: str, fakes: dict[str, Any]) -> AsyncIterator[TestClient]:
+    """On SQLite and PostgreSQL: for what storage decides (duplicates, nothing stored)."""
+    async with app_client(database_url, fakes) as c:
+        yield c
+
+
+@pytest.fixture
+async def sqlite_client(tmp_path: Path, fakes: dict[str, Any]) -> AsyncIterator[TestClient]:
+    """On SQLite only: for the large table of parse cases."""
+    async with sqlite_database(tmp_path) as url, app_client(url, fakes) as c:
+        yield c
+
+
+class NoClassifier:
+    async def classify(self, text: str, language: str) -> Any:
+        raise AssertionError("webhooks never classify")
+
+    async def healthy(self) -> bool:
+        return True
+
+
+async def stored(client: TestClient) -> list[Incoming]:
+    """The inbox, decoded, in arrival order."""
+    services = client.server.app[SERVICES]
+    async with services.db() as session:
+        rows = (
+            await session.execute(select(InboxEvent.payload_enc).order_by(InboxEvent.id))
+        ).scalars()
+        return [decode_event(services.vault, row) for row in rows]
 
 
 async def post(client: Any, platform: str, body: bytes, headers: dict[str, str] | None = None):
@@ -131,10 +177,11 @@ def test_every_platform_has_the_core_cases() -> None:
 
 
 @pytest.mark.parametrize(("platform", "case"), ROWS, ids=[f"{p}-{c}" for p, c in ROWS])
-async def test_recorded_payload(client: Any, platform: str, case: str) -> None:
+async def test_recorded_payload(sqlite_client: Any, platform: str, case: str) -> None:
+    client = sqlite_client
     resp = await post(client, platform, payload(platform, case))
     assert resp.status == 200, await resp.text()
-    events = client.stored()
+    events = await stored(client)
     expected = OVERRIDES.get((platform, case), CASES[case])
     got = [Expect(e.kind, e.text, e.payload, e.media_type) for e in events]
     assert got == expected
@@ -155,7 +202,7 @@ async def test_bad_or_missing_signature_is_401_and_stores_nothing(
     headers = bad_headers(platform, body) if signature == "bad" else {}
     resp = await post(client, platform, body, headers)
     assert resp.status == 401
-    assert client.stored() == []
+    assert await stored(client) == []
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
@@ -177,14 +224,14 @@ async def test_body_changed_after_signing_is_401(client: Any, platform: str) -> 
 async def test_malformed_json_is_400(client: Any, platform: str, body: bytes) -> None:
     resp = await post(client, platform, body)
     assert resp.status == 400
-    assert client.stored() == []
+    assert await stored(client) == []
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
 async def test_missing_fields_is_400(client: Any, platform: str) -> None:
     resp = await post(client, platform, payload(platform, "missing_fields"))
     assert resp.status == 400
-    assert client.stored() == []
+    assert await stored(client) == []
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
@@ -192,7 +239,7 @@ async def test_unknown_event_is_200_ignored_and_counted(client: Any, platform: s
     before = unknown_count(platform)
     resp = await post(client, platform, payload(platform, "unknown_event"))
     assert resp.status == 200
-    assert client.stored() == []
+    assert await stored(client) == []
     assert unknown_count(platform) == before + 1
 
 
@@ -201,7 +248,7 @@ async def test_duplicate_delivery_stores_one_row(client: Any, platform: str) -> 
     for case in ("text_en", "redelivery", "text_en"):
         resp = await post(client, platform, payload(platform, case))
         assert resp.status == 200
-    events = client.stored()
+    events = await stored(client)
     assert len(events) == 1
     assert events[0].text == TEXTS["text_en"]
 
@@ -222,7 +269,7 @@ async def test_oversized_body_is_413(client: Any, platform: str) -> None:
     headers = {"Content-Type": "application/json", **signed_headers(platform, body)}
     resp = await client.post(f"/webhooks/{platform}", data=io.BytesIO(body), headers=headers)
     assert resp.status == 413
-    assert client.stored() == []
+    assert await stored(client) == []
 
 
 @pytest.mark.parametrize(
@@ -248,17 +295,17 @@ async def test_oversized_body_is_413(client: Any, platform: str) -> None:
     ids=["ok", "wrong-token", "wrong-mode", "empty"],
 )
 async def test_messenger_verification_handshake(
-    client: Any, query: dict[str, str], status: int, text: str | None
+    sqlite_client: Any, query: dict[str, str], status: int, text: str | None
 ) -> None:
-    resp = await client.get("/webhooks/messenger", params=query)
+    resp = await sqlite_client.get("/webhooks/messenger", params=query)
     assert resp.status == status
     if text is not None:
         assert await resp.text() == text
 
 
 @pytest.mark.parametrize("platform", ["line", "telegram"])
-async def test_get_is_not_allowed_elsewhere(client: Any, platform: str) -> None:
-    resp = await client.get(f"/webhooks/{platform}")
+async def test_get_is_not_allowed_elsewhere(sqlite_client: Any, platform: str) -> None:
+    resp = await sqlite_client.get(f"/webhooks/{platform}")
     assert resp.status == 405
 
 
