@@ -34,6 +34,15 @@ _WORD_END = regex.compile(r"(?<=\S)(?=\s)|(?<=[\u104A\u17D6])")  # space, Burmes
 _GRAPHEME = regex.compile(r"\X")
 
 
+_LEADING_SPACE = regex.compile(r"^(?:\s(?![\p{M}\u200d]))+")
+_TRAILING_SPACE = regex.compile(r"\s+$")
+
+
+def strip(text: str) -> str:
+    """str.strip that keeps a space carrying a combining mark (one grapheme cluster)."""
+    return _TRAILING_SPACE.sub("", _LEADING_SPACE.sub("", text))
+
+
 def utf16_len(text: str) -> int:
     """Length in UTF-16 code units (what Telegram counts)."""
     return len(text.encode("utf-16-le")) // 2
@@ -69,7 +78,7 @@ def split_text(text: str, limit: int, length: Length = utf16_len) -> list[str]:
     if limit < 1:
         raise ValueError("limit must be positive")
     parts: list[str] = []
-    rest = text.strip()
+    rest = strip(text)
     while rest:
         if length(rest) <= limit:
             parts.append(rest)
@@ -78,7 +87,7 @@ def split_text(text: str, limit: int, length: Length = utf16_len) -> list[str]:
         if window == 0:  # a single grapheme longer than the limit: cannot happen in practice
             window = grapheme_boundaries(rest)[0]
         cut = _last_cut(rest, window)
-        part, rest = rest[:cut].strip(), rest[cut:].strip()
+        part, rest = strip(rest[:cut]), strip(rest[cut:])
         if part:
             parts.append(part)
     return parts
@@ -101,13 +110,13 @@ def _last_cut(text: str, window: int) -> int:
 
 def shorten(text: str, limit: int, length: Length = utf16_len) -> str:
     """Shorten `text` to at most `limit` units by whole grapheme clusters, adding "…"."""
-    text = text.strip()
+    text = strip(text)
     if length(text) <= limit:
         return text
     room = limit - length(ELLIPSIS)
     if room <= 0:
         return text[: _fit(text, limit, length)]
-    return text[: _fit(text, room, length)].rstrip() + ELLIPSIS
+    return strip(text[: _fit(text, room, length)]) + ELLIPSIS
 
 
 def utf8_len(text: str) -> int:
