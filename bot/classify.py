@@ -9,13 +9,18 @@ from bot.config import Settings
 from bot.content import Content
 from bot.runtime import build_classifier
 from bot.urgency import urgent_intent
+from nlu.keywords import KeywordClassifier
 from nlu.language import detect_language
 from nlu.normalize import normalize
 from nlu.types import IntentClassifier
 
 
 async def classify_one(
-    settings: Settings, content: Content, classifier: IntentClassifier, text: str
+    settings: Settings,
+    content: Content,
+    keywords: KeywordClassifier,
+    classifier: IntentClassifier,
+    text: str,
 ) -> dict[str, object]:
     normalized = normalize(text, settings.max_text_chars)
     language = detect_language(normalized.text, None).language
@@ -25,7 +30,9 @@ async def classify_one(
         prediction = await classifier.classify(normalized.text, language)
         intent, confidence = prediction.intent, prediction.confidence
         ranking = prediction.ranking or ((intent, confidence),)
-    urgent = urgent_intent(content, ranking, normalized.text, settings.urgent_threshold)
+    urgent = urgent_intent(
+        content, keywords, ranking, normalized.text, language, settings.urgent_threshold
+    )
     return {
         "text": text,
         "normalized": normalized.text,
@@ -38,7 +45,8 @@ async def classify_one(
 
 async def classify_lines(settings: Settings, source: TextIO, sink: TextIO) -> None:
     content = Content(settings.content_dir)
-    classifier = build_classifier(settings, content)
+    keywords = KeywordClassifier.from_content(content.root)
+    classifier = build_classifier(settings, keywords)
     try:
         for number, line in enumerate(source, start=1):
             if not line.strip():
@@ -51,7 +59,7 @@ async def classify_lines(settings: Settings, source: TextIO, sink: TextIO) -> No
                 sink.write(json.dumps({"error": f'line {number}: expected {{"text": string}}'}))
                 sink.write("\n")
                 continue
-            result = await classify_one(settings, content, classifier, text)
+            result = await classify_one(settings, content, keywords, classifier, text)
             sink.write(json.dumps(result, ensure_ascii=False) + "\n")
             sink.flush()
     finally:

@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "keys":
         cmd_keys(args)
         return 0
-    configure_logging()
+    configure_logging(stream=sys.stderr if args.command == "classify" else sys.stdout)
     try:
         settings = load_settings()
         COMMANDS[args.command][1](settings, args)

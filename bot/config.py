@@ -120,6 +120,7 @@ class Settings:
     public_url: str
     embedded_worker: bool
     max_text_chars: int
+    max_messages_per_minute: int
     webchat_max_body_bytes: int
     database_url: str
     worker_batch_size: int
@@ -196,6 +197,7 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
         public_url=str(_get(tree, "service.public_url", "http://localhost:8080")).rstrip("/"),
         embedded_worker=_bool(tree, "service.embedded_worker", True),
         max_text_chars=_int(tree, "service.max_text_chars", 4000, minimum=100),
+        max_messages_per_minute=_int(tree, "service.max_messages_per_minute", 20, minimum=1),
         webchat_max_body_bytes=_int(tree, "service.webchat_max_body_bytes", 65536, 1024),
         database_url=database_url,
         worker_batch_size=_int(tree, "worker.batch_size", 20, minimum=1),

@@ -116,24 +116,5 @@ class Content:
         ids = self.meta.get(topic_id, {}).get("hotlines", []) or []
         return [self.hotlines[h] | {"id": h} for h in ids if h in self.hotlines]
 
-    @cached_property
-    def urgent_keywords(self) -> tuple[tuple[str, str], ...]:
-        """(keyword, urgent intent) over every language, longest keyword first."""
-        pairs = {
-            (str(word).casefold(), intent)
-            for data in self.examples.values()
-            for intent, words in (data.get("urgent_keywords") or {}).items()
-            for word in words or []
-            if str(word).strip()
-        }
-        return tuple(sorted(pairs, key=lambda pair: -len(pair[0])))
-
-    def urgent_keyword(self, text: str) -> str | None:
-        folded = text.casefold()
-        for word, intent in self.urgent_keywords:
-            if word in folded:
-                return intent
-        return None
-
     def sources(self, topic_id: str) -> list[dict[str, str]]:
         return list(self.meta.get(topic_id, {}).get("sources", []) or [])

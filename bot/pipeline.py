@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import handlers  # noqa: F401 - registers every handler module
@@ -19,7 +21,7 @@ from bot.contacts import contact_for, conversation_for, recipient_of
 from bot.messages import EventKind, Incoming, Reply
 from bot.outbox import enqueue
 from bot.services import Services
-from bot.storage.models import Message
+from bot.storage.models import InboxEvent, Message, utcnow
 from handlers.answers import answer_topic
 from handlers.base import INTENT_HANDLERS, POSTBACK_HANDLERS, Turn
 from handlers.escalation import relay_to_volunteer, safety_net
@@ -58,6 +60,7 @@ async def handle_event(
         session=session,
         services=services,
         language=contact.language or "en",
+        inbox_id=inbox_id,
     )
     kind, replies = await _route(turn)
     if not turn.erased:
@@ -107,6 +110,16 @@ async def _route(turn: Turn) -> tuple[str, list[Reply]]:
     return await _route_text(turn)
 
 
+async def messages_last_minute(turn: Turn) -> int:
+    since = utcnow() - timedelta(minutes=1)
+    query = select(func.count()).where(
+        InboxEvent.sender == turn.contact.pseudonym,
+        InboxEvent.received_at >= since,
+        InboxEvent.id <= turn.inbox_id,
+    )
+    return int(await turn.session.scalar(query) or 0)
+
+
 async def _route_text(turn: Turn) -> tuple[str, list[Reply]]:
     settings = turn.services.settings
     normalized = normalize(turn.event.text, settings.max_text_chars)
@@ -133,6 +146,15 @@ async def _route_text(turn: Turn) -> tuple[str, list[Reply]]:
         return "empty", [Reply(turn.ui("empty_text"), (turn.button("menu_button", "menu"),))]
     if not _has_words(turn.text):
         return "menu", await show_menu(turn)
+    recent = await messages_last_minute(turn)
+    limit = settings.max_messages_per_minute
+    if recent > limit:
+        # A flood is answered once per minute, without the NLU; the keyword safety net
+        # still runs, so an urgent message inside a flood is never dropped.
+        urgent = await safety_net(turn, settings.urgent_threshold)
+        if urgent is not None:
+            return "urgent", urgent
+        return "limited", [Reply(turn.ui("rate_limited"))] if recent == limit + 1 else []
 
     started = time.perf_counter()
     prediction = await turn.services.classifier.classify(turn.text, turn.language)

@@ -13,17 +13,16 @@ from bot.crypto import Vault
 from bot.services import Services
 from bot.storage.db import check_schema, create_engine, session_factory
 from bot.storage.models import Organisation
+from nlu.client import RasaClient
+from nlu.keywords import KeywordClassifier
 from nlu.types import IntentClassifier
 
 
-def build_classifier(settings: Settings, content: Content) -> IntentClassifier:
-    from nlu.client import RasaClient
-    from nlu.keywords import KeywordClassifier
-
+def build_classifier(settings: Settings, keywords: KeywordClassifier) -> IntentClassifier:
     return RasaClient(
         urls=list(settings.nlu_urls),
         timeout=settings.nlu_timeout,
-        fallback=KeywordClassifier.from_content(content.root),
+        fallback=keywords,
         failure_threshold=settings.breaker_failures,
         cooldown=settings.breaker_cooldown,
     )
@@ -62,13 +61,15 @@ async def start_services(
     content = Content(settings.content_dir)
     async with db.begin() as session:
         await seed_organisations(session, content)
+    keywords = KeywordClassifier.from_content(content.root)
     services = Services(
         settings=settings,
         engine=engine,
         db=db,
         vault=Vault(settings.encryption_keys),
         content=content,
-        classifier=classifier or build_classifier(settings, content),
+        classifier=classifier or build_classifier(settings, keywords),
+        keywords=keywords,
     )
     services.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
     services.channels = {"webchat": WebChatChannel(settings.webchat_max_body_bytes)}

@@ -11,6 +11,7 @@ from bot.channels.base import Channel
 from bot.config import Settings
 from bot.content import Content
 from bot.crypto import Vault
+from nlu.keywords import KeywordClassifier
 from nlu.types import IntentClassifier
 
 
@@ -22,5 +23,6 @@ class Services:
     vault: Vault
     content: Content
     classifier: IntentClassifier
+    keywords: KeywordClassifier  # the safety net, checked on every message
     channels: dict[str, Channel] = field(default_factory=dict)
     http: aiohttp.ClientSession | None = None

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from bot.content import Content
+from nlu.keywords import KeywordClassifier
 
 
 def urgent_intent(
-    content: Content, ranking: tuple[tuple[str, float], ...], text: str, threshold: float
+    content: Content,
+    keywords: KeywordClassifier,
+    ranking: tuple[tuple[str, float], ...],
+    text: str,
+    language: str,
+    threshold: float,
 ) -> str | None:
     """The urgent intent if any ranked urgent intent reaches the (lower) urgent threshold,
     or the keyword safety net matches; a missed emergency costs more than a false alarm."""
     for intent, confidence in ranking:
         if content.kind(intent) == "urgent" and confidence >= threshold:
             return intent
-    return content.urgent_keyword(text) if text else None
+    return keywords.urgent_match(text, language) if text else None

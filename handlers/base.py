@@ -28,6 +28,7 @@ class Turn:
     session: AsyncSession
     services: Services
     language: str
+    inbox_id: int = 0
     text: str = ""
     intent: str | None = None
     confidence: float = 0.0

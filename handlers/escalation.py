@@ -35,7 +35,9 @@ def default_number(turn: Turn, topic_id: str | None = None) -> str:
 
 
 async def safety_net(turn: Turn, threshold: float) -> list[Reply] | None:
-    intent = urgent_intent(turn.content, turn.ranking, turn.text, threshold)
+    intent = urgent_intent(
+        turn.content, turn.services.keywords, turn.ranking, turn.text, turn.language, threshold
+    )
     if intent is None:
         return None
     turn.intent = intent
@@ -219,7 +221,7 @@ async def relay_to_volunteer(turn: Turn) -> list[Reply]:
     """The message is kept for the volunteer; the bot speaks only for safety."""
     if wants_bot_back(turn):
         return await back_to_bot(turn)
-    intent = turn.content.urgent_keyword(turn.text) if turn.text else None
+    intent = turn.services.keywords.urgent_match(turn.text, turn.language) if turn.text else None
     if intent is not None:
         return [Reply(safety_text(turn, intent))]
     case = await open_case_of(turn)

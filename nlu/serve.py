@@ -19,11 +19,15 @@ from nlu.rasa_env import CONFIG, CONTENT_DIR, MODELS_DIR, ROOT, rasa_bin, rasa_e
 
 def command(model: Path, port: int, host: str) -> list[str]:
     return [
-        str(rasa_bin()), "run",
+        str(rasa_bin()),
+        "run",
         "--enable-api",
-        "--port", str(port),
-        "--interface", host,
-        "-m", str(model),
+        "--port",
+        str(port),
+        "--interface",
+        host,
+        "-m",
+        str(model),
     ]
 
 

@@ -157,3 +157,20 @@ async def test_health_and_metrics(chat: TestClient) -> None:
     metrics = await (await chat.get("/metrics")).text()
     assert "bot_messages_in_total" in metrics
     assert "bot_queue_depth" in metrics
+
+
+async def test_a_flood_is_answered_once_and_an_urgent_message_in_it_still_escalates(
+    chat: TestClient,
+) -> None:
+    session = str(uuid.uuid4())
+    services = services_of(chat)
+    limit = services.settings.max_messages_per_minute
+    for n in range(limit + 5):
+        await post(chat, session, text=f"hello again {n}")
+    await post(chat, session, text="help my boss locked me in the room i cannot leave")
+    await Worker(services).drain()
+    replies = await replies_to(services, session)
+    assert replies.count(services.content.ui("en", "rate_limited")) == 1
+    urgent_title = services.content.topic("en", "urgent_trapped").title
+    assert any(urgent_title in r for r in replies[-3:])
+    assert await inbox_count(services) == limit + 6  # nothing received is lost

@@ -18,7 +18,7 @@ from bot.crypto import Vault
 from bot.messages import EventKind, Incoming
 from bot.storage.db import create_engine, session_factory
 from bot.storage.models import InboxEvent, OutboxMessage
-from tests.support import TEST_SECRETS, dead_nlu_url, start_process, process_environment, wait_until
+from tests.support import TEST_SECRETS, dead_nlu_url, process_environment, start_process, wait_until
 
 pytestmark = pytest.mark.postgres
 
