@@ -13,12 +13,13 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from bot.inbox import decode_event
 from bot.messages import EventKind, Incoming
@@ -100,13 +101,28 @@ EVENT_IDS = {
 ROWS = [(p, c) for p in PLATFORMS for c in CASES if has_payload(p, c)]
 
 
+# The app takes seconds to start (content, keyword index), so one app serves the module:
+# the inbox is emptied after each test.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+DUMMY_APIS = {
+    "line": "http://127.0.0.1:9",
+    "telegram": "http://127.0.0.1:9",
+    "messenger": "http://127.0.0.1:9",
+}
+
+
 @asynccontextmanager
-async def app_client(database_url: str, fakes: dict[str, Any]) -> AsyncIterator[TestClient]:
+async def app_client(database_url: str) -> AsyncIterator[TestClient]:
     """The real web app (bot/web.py) with all three channels configured."""
+    fakes = {
+        "line": SimpleNamespace(access_token="line-token", url=DUMMY_APIS["line"]),
+        "telegram": SimpleNamespace(token="123456:test-token", url=DUMMY_APIS["telegram"]),
+        "messenger": SimpleNamespace(page_token="page-token", url=DUMMY_APIS["messenger"]),
+    }
     env = {
         "NLU_URL": dead_nlu_url(),
         "BOT__SERVICE__EMBEDDED_WORKER": "false",
-        **{name: value for name, value in channel_environment(fakes).items()},
+        **channel_environment(fakes),
     }
     settings = make_settings(database_url, **env)
     # No worker runs here, so nothing classifies: a stub keeps the NLU client out of it.
@@ -114,18 +130,20 @@ async def app_client(database_url: str, fakes: dict[str, Any]) -> AsyncIterator[
         yield c
 
 
-@pytest.fixture
-async def client(database_url: str, fakes: dict[str, Any]) -> AsyncIterator[TestClient]:
-    """On SQLite and PostgreSQL: for what storage decides (duplicates, nothing stored)."""
-    async with app_client(database_url, fakes) as c:
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared_client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[TestClient]:
+    async with sqlite_database(tmp_path_factory.mktemp("contract")) as url, app_client(url) as c:
         yield c
 
 
-@pytest.fixture
-async def sqlite_client(tmp_path: Path, fakes: dict[str, Any]) -> AsyncIterator[TestClient]:
-    """On SQLite only: for the large table of parse cases."""
-    async with sqlite_database(tmp_path) as url, app_client(url, fakes) as c:
-        yield c
+@pytest_asyncio.fixture(loop_scope="module")
+async def client(shared_client: TestClient) -> AsyncIterator[TestClient]:
+    yield shared_client
+    async with shared_client.server.app[SERVICES].db.begin() as session:
+        await session.execute(delete(InboxEvent))
+
+
+sqlite_client = client
 
 
 class NoClassifier:
@@ -312,3 +330,15 @@ async def test_get_is_not_allowed_elsewhere(sqlite_client: Any, platform: str) -
 def test_telegram_callback_query_keeps_answer_address(channels: dict[str, Any]) -> None:
     (event,) = channels["telegram"].parse(payload("telegram", "postback"))
     assert event.address == {"chat_id": 3527065, "callback_query_id": "4382bfdwdsb323b2d9"}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("platform", PLATFORMS)
+async def test_on_postgres_duplicates_and_refusals_store_nothing_extra(
+    postgres_url: str, platform: str
+) -> None:
+    async with app_client(postgres_url) as pg:
+        assert (await post(pg, platform, payload(platform, "text_en"), {})).status == 401
+        for case in ("text_en", "redelivery"):
+            assert (await post(pg, platform, payload(platform, case))).status == 200
+        assert [e.text for e in await stored(pg)] == [TEXTS["text_en"]]
