@@ -175,7 +175,7 @@ def unknown_count(platform: str) -> float:
     return value or 0.0
 
 
-def test_every_platform_has_the_core_cases() -> None:
+async def test_every_platform_has_the_core_cases() -> None:
     core = [
         *TEXTS,
         "postback",
@@ -271,7 +271,7 @@ async def test_duplicate_delivery_stores_one_row(client: Any, platform: str) -> 
     assert events[0].text == TEXTS["text_en"]
 
 
-def test_line_redelivery_flag_is_parsed(channels: dict[str, Any]) -> None:
+async def test_line_redelivery_flag_is_parsed(channels: dict[str, Any]) -> None:
     (event,) = channels["line"].parse(payload("line", "redelivery"))
     assert event.redelivery is True
     (first,) = channels["line"].parse(payload("line", "text_en"))
@@ -327,7 +327,7 @@ async def test_get_is_not_allowed_elsewhere(sqlite_client: Any, platform: str) -
     assert resp.status == 405
 
 
-def test_telegram_callback_query_keeps_answer_address(channels: dict[str, Any]) -> None:
+async def test_telegram_callback_query_keeps_answer_address(channels: dict[str, Any]) -> None:
     (event,) = channels["telegram"].parse(payload("telegram", "postback"))
     assert event.address == {"chat_id": 3527065, "callback_query_id": "4382bfdwdsb323b2d9"}
 
