@@ -81,8 +81,9 @@ def merge(per_language: Iterable[dict[str, list[str]]]) -> dict[str, list[str]]:
                     owner[key] = intent
                     bucket.append(text)
     if conflicts:
-        print(f"build_data: dropped {len(conflicts)} texts listed under two intents",
-              file=sys.stderr)
+        print(
+            f"build_data: dropped {len(conflicts)} texts listed under two intents", file=sys.stderr
+        )
     return {
         intent: [t for t in texts if t.casefold() not in conflicts]
         for intent, texts in sorted(merged.items())
@@ -130,8 +131,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--config", type=Path, default=CONFIG)
     args = parser.parse_args(argv)
     built = build(args.content, args.out, args.config)
-    print(f"{built.path} {built.hash} languages={','.join(built.languages)} "
-          f"examples={built.examples}")
+    print(
+        f"{built.path} {built.hash} languages={','.join(built.languages)} examples={built.examples}"
+    )
 
 
 if __name__ == "__main__":

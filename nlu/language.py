@@ -79,7 +79,7 @@ def _langdetect_ready() -> bool:
 
 def latin_is_english(text: str) -> bool:
     """Whether the (long enough) Latin text is English."""
-    words = [w.strip(".,!?;:\"()").lower() for w in text.split()]
+    words = [w.strip('.,!?;:"()').lower() for w in text.split()]
     common = sum(w in _EN_WORDS for w in words)
     if common >= 2 and common * 4 >= len(words):
         return True
@@ -92,9 +92,7 @@ def latin_is_english(text: str) -> bool:
             langs = detect_langs(text)
     except LangDetectException:
         return False
-    return any(
-        lang.lang == "en" and lang.prob >= _LANGDETECT_EN_MIN_PROB for lang in langs
-    )
+    return any(lang.lang == "en" and lang.prob >= _LANGDETECT_EN_MIN_PROB for lang in langs)
 
 
 def _known(stored: str | None) -> str | None:
@@ -128,9 +126,7 @@ def detect_language(text: str, stored: str | None = None) -> LanguageGuess:
 
     if latin:
         words = [w for w in text.split() if any(c.isalpha() for c in w)]
-        if len(words) >= MIN_LATIN_WORDS and latin >= MIN_LATIN_LETTERS and latin_is_english(
-            text
-        ):
+        if len(words) >= MIN_LATIN_WORDS and latin >= MIN_LATIN_LETTERS and latin_is_english(text):
             return LanguageGuess("en")
         return LanguageGuess(stored or "en")
 

@@ -44,11 +44,17 @@ def train(
     models_dir.mkdir(parents=True, exist_ok=True)
     tmp_name = f"tmp-{os.getpid()}-nlu-{built.hash}"
     cmd = [
-        str(rasa_bin()), "train", "nlu",
-        "--config", str(config),
-        "--nlu", str(built.path),
-        "--out", str(models_dir),
-        "--fixed-model-name", tmp_name,
+        str(rasa_bin()),
+        "train",
+        "nlu",
+        "--config",
+        str(config),
+        "--nlu",
+        str(built.path),
+        "--out",
+        str(models_dir),
+        "--fixed-model-name",
+        tmp_name,
     ]
     proc = subprocess.run(cmd, cwd=ROOT, env=rasa_env(), stdout=sys.stderr, check=False)
     produced = models_dir / f"{tmp_name}.tar.gz"
@@ -66,8 +72,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, default=GENERATED_DIR)
     parser.add_argument("--force", action="store_true", help="train even if the model exists")
     args = parser.parse_args(argv)
-    print(train(args.content.resolve(), args.config.resolve(), args.models.resolve(),
-                force=args.force, data_dir=args.data.resolve()))
+    print(
+        train(
+            args.content.resolve(),
+            args.config.resolve(),
+            args.models.resolve(),
+            force=args.force,
+            data_dir=args.data.resolve(),
+        )
+    )
 
 
 if __name__ == "__main__":

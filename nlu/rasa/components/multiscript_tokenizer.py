@@ -19,9 +19,7 @@ from rasa.shared.nlu.training_data.message import Message
 from nlu.rasa.components.segment import segment
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
 class MultiScriptTokenizer(Tokenizer):
     """Segments Thai, Lao, Khmer, Myanmar-script and Latin runs separately."""
 

@@ -34,11 +34,15 @@ def test_segment_each_script(text: str, expected: list[str]) -> None:
 def test_mixed_scripts_each_run_by_its_rules() -> None:
     text = "passport ถูกยึด ပတ်စ်ပို့ ថៅកែ ບໍ່ 500 baht"
     assert [k for k, _, _ in script_runs(text)] == [
-        "other", "th", "my", "km", "lo", "other", "other"
+        "other",
+        "th",
+        "my",
+        "km",
+        "lo",
+        "other",
+        "other",
     ]
-    assert words(text) == [
-        "passport", "ถูก", "ยึด", "ပတ်စ်", "ပို့", "ថៅកែ", "ບໍ່", "500", "baht"
-    ]
+    assert words(text) == ["passport", "ถูก", "ยึด", "ပတ်စ်", "ပို့", "ថៅកែ", "ບໍ່", "500", "baht"]
     _offsets_ok(text)
 
 
