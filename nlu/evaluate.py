@@ -44,6 +44,7 @@ from nlu.types import LANGUAGES, Prediction
 
 EVAL_DIR = NLU_DIR / "eval"
 REPORT = ROOT / "docs" / "nlu-report.md"
+NOTES = NLU_DIR / "report-notes.md"  # hand-written; appended to the generated report
 MIN_LATENCY_SAMPLES = 300
 
 # Runs rasa train as a child and prints the child's peak RSS (KiB on Linux) last.
@@ -78,6 +79,33 @@ class LangScore:
 
 
 @dataclass(slots=True)
+class Calibration:
+    """How well the top confidence tracks correctness (over all held-out predictions)."""
+
+    ece: float = 0.0  # expected calibration error, 10 equal-width bins
+    mean_correct: float = 0.0
+    mean_wrong: float | None = None
+
+
+def calibration(confidences: list[float], correct: list[bool]) -> Calibration:
+    if not confidences:
+        return Calibration()
+    bins: dict[int, list[tuple[float, bool]]] = {}
+    for c, ok in zip(confidences, correct, strict=True):
+        bins.setdefault(min(int(c * 10), 9), []).append((c, ok))
+    n = len(confidences)
+    ece = sum(
+        len(b) / n * abs(statistics.fmean(c for c, _ in b) - statistics.fmean(ok for _, ok in b))
+        for b in bins.values()
+    )
+    right = [c for c, ok in zip(confidences, correct, strict=True) if ok]
+    wrong = [c for c, ok in zip(confidences, correct, strict=True) if not ok]
+    return Calibration(
+        ece, statistics.fmean(right) if right else 0.0, statistics.fmean(wrong) if wrong else None
+    )
+
+
+@dataclass(slots=True)
 class ConfigResult:
     config: Path
     train: TrainResult
@@ -86,6 +114,7 @@ class ConfigResult:
     keywords: dict[str, LangScore]
     latency_p50_ms: float
     latency_p99_ms: float
+    calibration: Calibration
 
 
 # --- data ----------------------------------------------------------------------------
@@ -213,9 +242,13 @@ def evaluate_config(
         ready = wait_ready(url, proc)
         per_language: dict[str, LangScore] = {}
         latencies: list[float] = []
+        confidences: list[float] = []
+        correct: list[bool] = []
         for lang, items in evalsets.items():
             preds, lat = asyncio.run(predict_all(url, items, lang))
             latencies.extend(lat)
+            confidences.extend(p.confidence for p in preds)
+            correct.extend(p.intent == i for p, (_, i) in zip(preds, items, strict=True))
             per_language[lang] = score([i for _, i in items], [p.intent for p in preds])
         texts = [normalize(t).text for items in evalsets.values() for t, _ in items]
         latencies.extend(asyncio.run(latency_sample(url, texts)))
@@ -350,8 +383,9 @@ def render(
         "## Pipelines",
         "",
         "| config | train time | train peak RSS | server ready | mean acc | mean macro-F1 "
-        "| mean urgent recall | mean false-urgent | parse p50 | parse p99 |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| mean urgent recall | mean false-urgent | parse p50 | parse p99 "
+        "| ECE | mean conf right / wrong |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
         out.append(
@@ -360,7 +394,9 @@ def render(
             f"{_pct(mean_of(r.per_language, 'macro_f1'))} | "
             f"{_pct(mean_of(r.per_language, 'urgent_recall'))} | "
             f"{_pct(mean_of(r.per_language, 'false_urgent_rate'))} | "
-            f"{r.latency_p50_ms:.1f} ms | {r.latency_p99_ms:.1f} ms |"
+            f"{r.latency_p50_ms:.1f} ms | {r.latency_p99_ms:.1f} ms | "
+            f"{r.calibration.ece:.3f} | {r.calibration.mean_correct:.2f} / "
+            f"{'–' if r.calibration.mean_wrong is None else f'{r.calibration.mean_wrong:.2f}'} |"
         )
     out += [
         "",
@@ -393,7 +429,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--config", type=Path, action="append", dest="configs")
     parser.add_argument("--kfold", type=int, default=0)
     parser.add_argument("--out", type=Path, default=REPORT)
-    parser.add_argument("--append", type=Path, help="markdown file appended to the report")
+    parser.add_argument(
+        "--append", type=Path, default=NOTES, help="markdown appended to the report"
+    )
     args = parser.parse_args(argv)
     configs = args.configs or [CONFIG, *sorted((CONFIG.parent / "alternatives").glob("*.yml"))]
     content = args.content.resolve()

@@ -6,28 +6,17 @@ absent; create it with ``bash nlu/setup_rasa.sh``.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from nlu.keywords import KeywordClassifier
-from nlu.rasa_env import CONFIG, MODELS_DIR, ROOT, rasa_available, rasa_bin, rasa_env
+from nlu.rasa_env import CONFIG, MODELS_DIR, rasa_available, rasa_bin
+from nlu.serve import free_port, start_server, stop_server, wait_ready
 
 FIXTURE_CONTENT = Path(__file__).parent / "fixtures" / "content"
 SERVER_START_TIMEOUT = 180.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -58,42 +47,17 @@ def rasa_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def rasa_url(rasa_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from nlu.serve import command
-
+    """A real ``rasa run --enable-api`` on a free port, serving the fixture model."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = tmp_path_factory.mktemp("rasa") / "rasa.log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            command(rasa_model, port, "127.0.0.1"),
-            cwd=ROOT,
-            env=rasa_env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, killed as a whole below
-        )
+        proc = start_server(rasa_model, port, log)
     try:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(
-                    f"rasa run exited with {proc.returncode}:\n{log_path.read_text()[-3000:]}"
-                )
-            try:
-                with urllib.request.urlopen(f"{url}/status", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"rasa run not ready:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.5)
+        try:
+            wait_ready(url, proc, SERVER_START_TIMEOUT)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}:\n{log_path.read_text()[-3000:]}") from exc
         yield url
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_server(proc)
