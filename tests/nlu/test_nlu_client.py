@@ -126,3 +126,20 @@ async def test_state_recovers_when_rasa_answers_again(
         assert client.state == "ok"
     finally:
         await client.close()
+
+
+@pytest.mark.rasa
+@pytest.mark.parametrize("text", ["🙏", "1546", "???", "ok"])
+async def test_rasa_answers_text_without_words(
+    rasa_url: str, keyword_classifier: KeywordClassifier, text: str
+) -> None:
+    async with RasaClient([rasa_url], timeout=10.0, fallback=keyword_classifier) as client:
+        pred = await client.classify(text, "en")
+        assert pred.source == "rasa"
+        assert 0.0 <= pred.confidence <= 1.0
+
+
+async def test_empty_text_needs_no_server(dead_url: str) -> None:
+    async with RasaClient([dead_url], timeout=1.0) as client:
+        pred = await client.classify("   ", "en")
+        assert (pred.intent, pred.confidence) == ("out_of_scope", 0.0)
