@@ -269,6 +269,7 @@ def evaluate_config(
         keywords,
         percentile(latencies, 50) * 1000,
         percentile(latencies, 99) * 1000,
+        calibration(confidences, correct),
     )
 
 
