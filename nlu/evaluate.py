@@ -154,7 +154,11 @@ def train_measured(nlu_yml: Path, config: Path, out_dir: Path) -> TrainResult:
         "model",
     ]
     start = time.monotonic()
-    proc = subprocess.run(cmd, cwd=ROOT, env=rasa_env(), capture_output=True, text=True)
+    env = rasa_env()
+    # no training cache: every measurement is a full training
+    env["RASA_CACHE_DIRECTORY"] = str(out_dir / "cache")
+    env["RASA_MAX_CACHE_SIZE"] = "0"
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     seconds = time.monotonic() - start
     if proc.returncode != 0:
         raise SystemExit(f"evaluate: training failed:\n{proc.stderr[-3000:]}")
