@@ -282,9 +282,7 @@ async def test_retention_erases_old_text_queues_and_case_links(database_url: str
             old_messages = await db.scalar(
                 select(func.count())
                 .select_from(Message)
-                .where(
-                    Message.conversation_id.in_(conversation_ids), Message.text_enc.is_not(None)
-                )
+                .where(Message.conversation_id.in_(conversation_ids), Message.text_enc.is_not(None))
             )
         counts = await run_retention(services)
         assert counts["message_texts"] == old_messages
