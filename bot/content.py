@@ -12,9 +12,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from nlu.types import LANGUAGES
+from nlu.yamlio import load_yaml
 
 PLACEHOLDER = re.compile(r"\{(fact|hotline):([a-z0-9_]+)\}")
 
@@ -35,7 +34,7 @@ class TopicText:
 def _load(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = load_yaml(path)
     return data if isinstance(data, dict) else {}
 
 
