@@ -25,7 +25,6 @@ def channels() -> dict[str, Channel]:
     found: dict[str, Channel] = {"webchat": WebChatChannel(65536)}
     try:
         from bot.channels.registry import build_channels
-
         from tests.support import make_settings
     except ImportError:
         return found
