@@ -162,8 +162,8 @@ class Settings:
     retention_interval_minutes: float = 60.0
     # per-IP limits (bot.ratelimit)
     redis_url: str = ""
-    chat_per_minute: int = 30
-    chat_burst: int = 20
+    chat_per_minute: int = 120
+    chat_burst: int = 60
     webhook_per_minute: int = 6000
     webhook_burst: int = 1000
     trusted_proxies: tuple[str, ...] = ()
@@ -249,8 +249,8 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
         case_retention_days=_int(tree, "privacy.case_retention_days", 365),
         retention_interval_minutes=_float(tree, "privacy.retention_interval_minutes", 60.0),
         redis_url=_redis_url(tree),
-        chat_per_minute=_int(tree, "ratelimit.chat_per_minute", 30, minimum=1),
-        chat_burst=_int(tree, "ratelimit.chat_burst", 20, minimum=1),
+        chat_per_minute=_int(tree, "ratelimit.chat_per_minute", 120, minimum=1),
+        chat_burst=_int(tree, "ratelimit.chat_burst", 60, minimum=1),
         webhook_per_minute=_int(tree, "ratelimit.webhook_per_minute", 6000, minimum=1),
         webhook_burst=_int(tree, "ratelimit.webhook_burst", 1000, minimum=1),
         trusted_proxies=_str_list(tree, "ratelimit.trusted_proxies"),
