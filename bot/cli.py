@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot import admin
 from bot.config import ConfigError, Settings, load_settings
 from bot.crypto import new_key
 from bot.logs import configure_logging
@@ -103,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     setter.add_argument("--platform", required=True, choices=["line", "telegram", "messenger"])
     setter.add_argument("--url", required=True, help="https://your.host/webhooks/<platform>")
     commands.add_parser("keys", help="print new secrets for a .env file")
+    admin.register(commands)
     args = parser.parse_args(argv)
     if args.command == "keys":
         cmd_keys(args)
@@ -110,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(stream=sys.stderr if args.command == "classify" else sys.stdout)
     try:
         settings = load_settings()
+        if getattr(args, "handler", None) is not None:  # the admin commands
+            return int(args.handler(settings, args))
         COMMANDS[args.command][1](settings, args)
     except (ConfigError, SchemaBehind) as error:
         print(f"bot: {error}", file=sys.stderr)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, bindparam, delete, exists, func, inspect, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -234,6 +234,14 @@ class RetentionTimer:
             return None
 
 
+def _optional_columns() -> list[tuple[Any, Any]]:
+    """Encrypted columns of tables that only some builds have (the console's notes)."""
+    from bot.storage import models
+
+    note = getattr(models, "CaseNote", None)
+    return [(note, note.text_enc)] if note is not None else []
+
+
 async def rotate_keys(services: Services) -> int:
     """Re-encrypt every encrypted value with the first key of ENCRYPTION_KEYS.
 
@@ -247,6 +255,7 @@ async def rotate_keys(services: Services) -> int:
         (InboxEvent, InboxEvent.payload_enc),
         (OutboxMessage, OutboxMessage.payload_enc),
         (Case, Case.details_enc),
+        *_optional_columns(),
     )
     total = 0
     for model, column in columns:

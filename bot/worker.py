@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from datetime import datetime
 
 from sqlalchemy import func, select
 
 from bot import inbox, metrics, outbox
 from bot.channels.base import SendResult
+from bot.console.reroute import reroute_unclaimed
 from bot.logs import get_logger
 from bot.messages import Delivery
 from bot.pipeline import handle_event
@@ -19,6 +21,8 @@ from bot.storage import leases
 from bot.storage.models import InboxEvent, Message, OutboxMessage
 
 log = get_logger("worker")
+
+PERIODIC_JOBS_SECONDS = 60.0
 
 # Channels whose send can be repeated safely after a crash mid-send (see bot.outbox).
 IDEMPOTENT_PLATFORMS = {"line", "webchat"}
@@ -36,8 +40,12 @@ class Worker:
 
     async def run(self, stop: asyncio.Event) -> None:
         log.info("worker_started")
+        next_jobs = 0.0
         while not stop.is_set():
             try:
+                if time.monotonic() >= next_jobs:
+                    await self.run_periodic_jobs()
+                    next_jobs = time.monotonic() + PERIODIC_JOBS_SECONDS
                 handled = await self.process_inbox_once()
                 sent = await self.send_outbox_once()
                 await self.retention.maybe_run()  # at most once per interval
@@ -49,6 +57,12 @@ class Worker:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.settings.worker_poll_interval)
         log.info("worker_stopped")
+
+    async def run_periodic_jobs(self) -> None:
+        """Jobs that are safe to run in every worker at once (each claims its own rows)."""
+        rerouted = await reroute_unclaimed(self.services)
+        if rerouted:
+            log.info("urgent_cases_rerouted", count=rerouted)
 
     async def drain(self, max_rounds: int = 10_000) -> None:
         """Work until both queues have nothing ready (used by tests and `bot classify`)."""
