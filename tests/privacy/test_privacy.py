@@ -312,3 +312,24 @@ async def test_retention_erases_old_text_queues_and_case_links(database_url: str
         assert await turn(client, new_session, text="hello again")  # still answers
         # Idempotent: a second run finds nothing to do.
         assert set((await run_retention(services)).values()) == {0}
+
+
+async def test_rotate_keys_reencrypts_everything_with_the_new_key(database_url: str) -> None:
+    from dataclasses import replace as dc_replace
+
+    from bot.crypto import Vault, new_key
+    from bot.retention import rotate_keys
+    from tests.support import TEST_SECRETS
+
+    async with chat_client(database_url) as client:
+        services = services_of(client)
+        session = str(uuid.uuid4())
+        await _open_case(client, session)
+        fresh = new_key()
+        rotating = dc_replace(services, vault=Vault((fresh, TEST_SECRETS["ENCRYPTION_KEYS"])))
+        changed = await rotate_keys(rotating)
+        assert changed > 10
+        only_new = dc_replace(services, vault=Vault((fresh,)))
+        found = await everything_decrypted(only_new)  # raises if any value is still old
+        assert _mentions(found, SECRET_NAME)
+        assert await rotate_keys(rotating) == changed  # safe to re-run
