@@ -31,6 +31,7 @@ ENV_ALIASES: dict[str, str] = {
     "MESSENGER_PAGE_ACCESS_TOKEN": "channels.messenger.page_access_token",
     "MESSENGER_VERIFY_TOKEN": "channels.messenger.verify_token",
     "MESSENGER_API_BASE": "channels.messenger.api_base",
+    "REDIS_URL": "ratelimit.redis_url",
 }
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,6 +113,21 @@ def _url_list(tree: Mapping[str, Any], key: str) -> tuple[str, ...]:
     return urls
 
 
+def _str_list(tree: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    raw = _get(tree, key, [])
+    items = raw.split(",") if isinstance(raw, str) else list(raw or [])
+    return tuple(str(i).strip() for i in items if str(i).strip())
+
+
+def _redis_url(tree: Mapping[str, Any]) -> str:
+    url = str(_get(tree, "ratelimit.redis_url", "") or "").strip()
+    if url and not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(
+            f"ratelimit.redis_url (REDIS_URL): expected redis://HOST:PORT/DB, got {url!r}"
+        )
+    return url
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     raw: Mapping[str, Any]  # the merged tree, for channel settings
@@ -139,6 +155,18 @@ class Settings:
     content_dir: Path
     pseudonym_key: bytes
     encryption_keys: tuple[str, ...]
+    # privacy (bot.retention); 0 days keeps forever
+    message_retention_days: int = 90
+    queue_retention_days: int = 14
+    case_retention_days: int = 365
+    retention_interval_minutes: float = 60.0
+    # per-IP limits (bot.ratelimit)
+    redis_url: str = ""
+    chat_per_minute: int = 120
+    chat_burst: int = 60
+    webhook_per_minute: int = 6000
+    webhook_burst: int = 1000
+    trusted_proxies: tuple[str, ...] = ()
 
     def section(self, dotted: str) -> Mapping[str, Any]:
         value = _get(self.raw, dotted, {})
@@ -216,4 +244,14 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
         content_dir=content_dir,
         pseudonym_key=_secret(tree, "security.pseudonym_key", "PSEUDONYM_KEY").encode(),
         encryption_keys=keys,
+        message_retention_days=_int(tree, "privacy.message_retention_days", 90),
+        queue_retention_days=_int(tree, "privacy.queue_retention_days", 14),
+        case_retention_days=_int(tree, "privacy.case_retention_days", 365),
+        retention_interval_minutes=_float(tree, "privacy.retention_interval_minutes", 60.0),
+        redis_url=_redis_url(tree),
+        chat_per_minute=_int(tree, "ratelimit.chat_per_minute", 120, minimum=1),
+        chat_burst=_int(tree, "ratelimit.chat_burst", 60, minimum=1),
+        webhook_per_minute=_int(tree, "ratelimit.webhook_per_minute", 6000, minimum=1),
+        webhook_burst=_int(tree, "ratelimit.webhook_burst", 1000, minimum=1),
+        trusted_proxies=_str_list(tree, "ratelimit.trusted_proxies"),
     )

@@ -19,6 +19,9 @@ FORBIDDEN_FIELDS = frozenset(
 )
 
 
+QUIET_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "sqlalchemy.pool", "asyncpg", "aiohttp.access")
+
+
 def drop_personal_fields(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
@@ -53,6 +56,11 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None
     root.setLevel(level)
     # Alembic announces its dialect on every schema check; that is not news.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Whatever the level, these would write personal data: SQL with its parameters
+    # (event ids hold web chat session ids) and access lines (client IP, query strings
+    # such as /chat/events?session=...). tests/privacy/test_no_personal_data_in_logs.py
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     structlog.configure(
         processors=[*SHARED_PROCESSORS, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),

@@ -27,6 +27,7 @@ from handlers.base import INTENT_HANDLERS, POSTBACK_HANDLERS, Turn
 from handlers.escalation import relay_to_volunteer, safety_net
 from handlers.menus import clarify, show_menu
 from handlers.onboarding import privacy_notice_due, welcome
+from handlers.privacy import is_quick_exit, quick_exit
 from nlu.language import detect_language
 from nlu.normalize import normalize
 
@@ -144,6 +145,8 @@ async def _route_text(turn: Turn) -> tuple[str, list[Reply]]:
         turn.language = guess.language
     if guess.other_myanmar_language and not turn.contact.language_chosen:
         turn.notices.append("other_myanmar_language")
+    if is_quick_exit(turn.text):
+        return "quick_exit", await quick_exit(turn)
     privacy_notice_due(turn)
 
     if turn.conversation.handler == "human":

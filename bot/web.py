@@ -18,6 +18,7 @@ from bot.console import setup_console
 from bot.crypto import pseudonym
 from bot.logs import get_logger
 from bot.outbox import decode_payload
+from bot.ratelimit import build_limiter, rate_limit_middleware, secure_headers
 from bot.runtime import start_services, stop_services
 from bot.services import Services
 from bot.storage.models import OutboxMessage
@@ -139,7 +140,17 @@ async def chat_events(request: web.Request) -> web.StreamResponse:
 
 
 def create_app(settings: Settings, classifier: IntentClassifier | None = None) -> web.Application:
-    app = web.Application(client_max_size=2 * 1024 * 1024)
+    limiter = build_limiter(settings)
+    app = web.Application(
+        client_max_size=2 * 1024 * 1024,
+        middlewares=[rate_limit_middleware(settings, limiter)],  # per-IP, bot.ratelimit
+    )
+    app.on_response_prepare.append(secure_headers)
+
+    async def close_limiter(_app: web.Application) -> None:
+        await limiter.close()
+
+    app.on_cleanup.append(close_limiter)
 
     async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
         services = await start_services(settings, classifier)

@@ -15,6 +15,7 @@ from bot.console.reroute import reroute_unclaimed
 from bot.logs import get_logger
 from bot.messages import Delivery
 from bot.pipeline import handle_event
+from bot.retention import RetentionTimer
 from bot.services import Services
 from bot.storage import leases
 from bot.storage.models import InboxEvent, Message, OutboxMessage
@@ -35,6 +36,7 @@ class Worker:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.settings = services.settings
+        self.retention = RetentionTimer(services)
 
     async def run(self, stop: asyncio.Event) -> None:
         log.info("worker_started")
@@ -46,6 +48,7 @@ class Worker:
                     next_jobs = time.monotonic() + PERIODIC_JOBS_SECONDS
                 handled = await self.process_inbox_once()
                 sent = await self.send_outbox_once()
+                await self.retention.maybe_run()  # at most once per interval
             except Exception as exc:  # keep draining: one bad cycle must not stop the worker
                 metrics.ERRORS.labels("worker_cycle").inc()
                 log.error("worker_cycle_failed", error=type(exc).__name__)

@@ -16,7 +16,10 @@ def privacy_notice_due(turn: Turn) -> None:
 
 
 async def welcome(turn: Turn) -> list[Reply]:
-    turn.contact.notice_shown_at = turn.contact.notice_shown_at or utcnow()
+    # Before the language is known the notice goes out in English; it counts as shown only
+    # in a language the person chose or wrote in, so the first message repeats it then.
+    if turn.contact.language:
+        turn.contact.notice_shown_at = turn.contact.notice_shown_at or utcnow()
     return [
         Reply(f"{turn.ui('welcome')}\n\n{turn.ui('privacy_notice')}"),
         Reply(turn.ui("choose_language"), language_buttons(turn)),

@@ -308,7 +308,7 @@ async def close(
                 erase=erase,
             )
     if contact is not None and contact.erase_requested_at is not None:
-        await erase_contact(session, contact, actor=account.actor)
+        await erase_contact(session, contact, actor=account.actor, vault=services.vault)
 
 
 @dataclass(frozen=True, slots=True)
