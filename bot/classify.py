@@ -22,7 +22,7 @@ async def classify_one(
     classifier: IntentClassifier,
     text: str,
 ) -> dict[str, object]:
-    normalized = normalize(text, settings.max_text_chars)
+    normalized = normalize(text, settings.max_text_chars, settings.zawgyi_threshold)
     language = detect_language(normalized.text, None).language
     if not any(ch.isalpha() for ch in normalized.text):
         intent, confidence, ranking = "menu", 1.0, (("menu", 1.0),)

@@ -41,7 +41,13 @@ class Outcome:
 
 # Words the interface tells people to type ("Type HELP", "Type DELETE") work as buttons,
 # in any case and whatever the NLU thinks.
-COMMAND_WORDS = {"help": "help", "delete": "delete", "menu": "menu", "/start": "menu"}
+COMMAND_WORDS = {
+    "help": "help",
+    "delete": "delete",
+    "/delete": "delete",
+    "menu": "menu",
+    "/start": "menu",
+}
 
 
 def _has_words(text: str) -> bool:
@@ -130,7 +136,7 @@ async def messages_last_minute(turn: Turn) -> int:
 
 async def _route_text(turn: Turn) -> tuple[str, list[Reply]]:
     settings = turn.services.settings
-    normalized = normalize(turn.event.text, settings.max_text_chars)
+    normalized = normalize(turn.event.text, settings.max_text_chars, settings.zawgyi_threshold)
     turn.text = normalized.text
     if normalized.truncated:
         turn.notices.append("too_long_cut")

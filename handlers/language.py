@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from bot.messages import Button, Reply
+from bot.messages import Reply
 from handlers.base import Turn, on_intent, on_postback, postback_argument
-from handlers.menus import show_menu
+from handlers.menus import language_buttons, show_menu
+from handlers.onboarding import privacy_notice_due
 from nlu.types import LANGUAGES
-
-
-def language_buttons(turn: Turn) -> tuple[Button, ...]:
-    # Each language name is written in its own script, the same in every ui file.
-    return tuple(
-        Button(turn.content.ui(lang, f"lang_{lang}"), f"lang:{lang}") for lang in LANGUAGES
-    )
 
 
 @on_intent("change_language")
@@ -29,4 +23,6 @@ async def set_language(turn: Turn) -> list[Reply]:
     turn.contact.language = chosen
     turn.contact.language_chosen = True
     turn.language = chosen
+    # Someone who only taps buttons still reads the privacy notice in their language.
+    privacy_notice_due(turn)
     return [Reply(turn.ui("language_set")), *await show_menu(turn)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.messages import Button, Reply
 from handlers.base import Turn, on_intent, on_postback, postback_argument
+from nlu.types import LANGUAGES
 
 
 def menu_button(turn: Turn) -> Button:
@@ -36,3 +37,10 @@ async def clarify(turn: Turn) -> list[Reply]:
         return await show_menu(turn)
     buttons = (*(topic_button(turn, t) for t in candidates), menu_button(turn))
     return [Reply(turn.ui("clarify"), buttons)]
+
+
+def language_buttons(turn: Turn) -> tuple[Button, ...]:
+    # Each language name is written in its own script, the same in every ui file.
+    return tuple(
+        Button(turn.content.ui(lang, f"lang_{lang}"), f"lang:{lang}") for lang in LANGUAGES
+    )

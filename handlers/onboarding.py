@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.messages import Reply
 from bot.storage.models import utcnow
 from handlers.base import Turn
-from handlers.language import language_buttons
+from handlers.menus import language_buttons
 
 
 def privacy_notice_due(turn: Turn) -> None:

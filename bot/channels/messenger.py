@@ -103,6 +103,8 @@ class MessengerChannel(Channel):
             return []
         out: list[Incoming] = []
         for entry in entries:
+            if not isinstance(entry, dict):
+                raise WebhookRejected(400, "entry items must be objects")
             messaging = require(entry, "messaging") if "standby" not in entry else []
             if not isinstance(messaging, list):
                 raise WebhookRejected(400, "messaging is not a list")

@@ -38,7 +38,7 @@
       const response = await fetch("/chat/messages", {
         method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
       });
-      if (response.status >= 500) throw new Error("server " + response.status);
+      if (response.status >= 500 || response.status === 429) throw new Error("server " + response.status);
       status.hidden = true;
     } catch (err) {
       // Same id on retry: the server drops the duplicate if the first one did arrive.
