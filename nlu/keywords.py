@@ -36,7 +36,7 @@ MENU_CONFIDENCE = 0.9
 MENU_IN_SENTENCE_CONFIDENCE = 0.6
 OUT_OF_SCOPE_CONFIDENCE = 0.3
 MIN_COVERAGE = 0.35  # share of the message's trigram weight found in the intent
-URGENT_MIN_COVERAGE = 0.6  # an urgent intent from trigrams alone needs more evidence
+URGENT_MIN_COVERAGE = 0.35  # no higher bar for urgent: a missed urgent costs more (measured)
 MIN_TOPIC_CONFIDENCE = 0.35
 NGRAM = 3
 
@@ -132,11 +132,13 @@ class KeywordClassifier:
         return clf
 
     def _build_profiles(self, texts: dict[str, list[str]]) -> None:
-        counts = {
-            intent: sum((ngrams(t) for t in items), Counter())
-            for intent, items in texts.items()
-            if items
-        }
+        counts: dict[str, Counter[str]] = {}
+        for intent, items in texts.items():
+            grams: Counter[str] = Counter()
+            for t in items:
+                grams.update(ngrams(t))
+            if grams:
+                counts[intent] = grams
         df: Counter[str] = Counter()
         for grams in counts.values():
             df.update(grams.keys())
