@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -43,9 +42,24 @@ class Worker:
                 log.error("worker_cycle_failed", error=type(exc).__name__)
                 handled = sent = 0
             if handled == 0 and sent == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.settings.worker_poll_interval)
+                await self._idle(stop)
         log.info("worker_stopped")
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        """Wait for the poll interval, a webhook of this process storing events, or stop."""
+        wakeup = self.services.wakeup
+        if not wakeup.is_set():
+            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wakeup.wait())]
+            try:
+                await asyncio.wait(
+                    waiters,
+                    timeout=self.settings.worker_poll_interval,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            finally:
+                for waiter in waiters:
+                    waiter.cancel()
+        wakeup.clear()
 
     async def drain(self, max_rounds: int = 10_000) -> None:
         """Work until both queues have nothing ready (used by tests and `bot classify`)."""
