@@ -2,7 +2,9 @@
 
     python -m bench.nluproxy --listen 5100 --upstream http://127.0.0.1:5005 --log parse.jsonl
 
-Forwards every request unchanged; for /model/parse writes one JSON line
+With ``--upstream stub`` it answers itself (GET /status, POST /model/parse with a fixed
+intent): a zero-cost NLU for smoke tests. Otherwise it forwards every request unchanged;
+for /model/parse it writes one JSON line
 {"text", "t_in", "seconds"} (seconds = upstream round trip on loopback, i.e. the time
 inside /model/parse plus one loopback hop).
 """
@@ -16,6 +18,20 @@ import time
 import aiohttp
 from aiohttp import web
 
+STUB_PARSE = {
+    "intent": {"name": "wage_unpaid", "confidence": 0.93},
+    "intent_ranking": [
+        {"name": "wage_unpaid", "confidence": 0.93},
+        {"name": "wage_minimum", "confidence": 0.04},
+    ],
+}
+
+
+def stub(request: web.Request) -> web.Response:
+    if request.path == "/model/parse":
+        return web.json_response(STUB_PARSE)
+    return web.json_response({"model_file": "stub"})
+
 
 def make_app(upstream: str, log_path: str) -> web.Application:
     app = web.Application()
@@ -23,16 +39,21 @@ def make_app(upstream: str, log_path: str) -> web.Application:
     holder: dict[str, aiohttp.ClientSession] = {}
 
     async def startup(_app: web.Application) -> None:
+        if upstream == "stub":
+            return
         holder["http"] = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=100, keepalive_timeout=30)
         )
 
     async def cleanup(_app: web.Application) -> None:
-        await holder["http"].close()
+        if "http" in holder:
+            await holder["http"].close()
         log.close()
 
     async def forward(request: web.Request) -> web.Response:
         body = await request.read()
+        if upstream == "stub":
+            return stub(request)
         t_in = time.time()
         started = time.perf_counter()
         async with holder["http"].request(

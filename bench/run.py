@@ -67,6 +67,14 @@ class Proc:
         except psutil.NoSuchProcess:
             return 0
 
+    def cpu(self) -> float:
+        """CPU seconds (user + system) used so far: robust against a busy machine."""
+        try:
+            times = psutil.Process(self.pid).cpu_times()
+        except psutil.NoSuchProcess:
+            return 0.0
+        return times.user + times.system
+
     def sample(self) -> int:
         value = self.rss()
         self.samples.append(value)
@@ -91,6 +99,17 @@ def spawn(name: str, args: list[str], env: dict[str, str], folder: Path, cwd: Pa
         args, cwd=cwd, env=full, stdout=log.open("wb"), stderr=subprocess.STDOUT
     )
     return Proc(name, popen, log)
+
+
+def wait_log(proc: Proc, event: str, within: float) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if proc.popen.poll() is not None:
+            raise RuntimeError(f"{proc.name} exited: see {proc.log}")
+        if f'"{event}"' in proc.log.read_text(errors="replace"):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{proc.name}: no {event} within {within} s")
 
 
 def free_port() -> int:
@@ -302,7 +321,8 @@ def wait_drained(database_url: str, expected: int, within: float) -> dict[str, d
     while True:
         rows = timeline(database_url)
         done = sum(1 for r in rows.values() if r["processed"] is not None)
-        if done >= expected or time.monotonic() > deadline:
+        unsent = sum(1 for r in rows.values() if r["rows"] and r["sent"] is None)
+        if (done >= expected and not unsent) or time.monotonic() > deadline:
             return rows
         time.sleep(0.5)
 
@@ -536,6 +556,7 @@ def bot_rate_step(
         if postbacks
         else text_messages(count, sessions=max(count // 3, 1), salt=salt)
     )
+    cpu0 = web.cpu()
     with Sampler(web):
         sent = loadgen(
             "webchat",
@@ -550,6 +571,7 @@ def bot_rate_step(
         )
         accepted = [r for r in sent if r["status"] == 200]
         rows = wait_drained(db, len(accepted), within=45)
+    cpu = web.cpu() - cpu0
     latencies, answered = [], []
     for r in sent:
         row = rows.get(f"{r['session']}:{r['id']}") if r["status"] == 200 else None
@@ -567,6 +589,7 @@ def bot_rate_step(
         "throughput_per_s": round(len(answered) / span, 1) if span else 0,
         "latency": summary(latencies),
         "rss_max_mb": mb(max(web.samples or [0])),
+        "bot_cpu_ms_per_message": round(cpu * 1000 / len(answered), 2) if answered else None,
     }
 
 
@@ -575,6 +598,7 @@ def peer_rate_step(
 ) -> dict:
     count = int(rate * duration)
     messages = text_messages(count, sessions=max(count // 3, 1), salt=salt)
+    cpu0 = proc.cpu()
     with Sampler(proc):
         sent = loadgen(
             "rasa-rest",
@@ -587,6 +611,7 @@ def peer_rate_step(
             timeout=30,
             max_in_flight=512,
         )
+    cpu = proc.cpu() - cpu0
     ok = [r for r in sent if r["status"] == 200]
     latencies = [(r["t_done"] - r["t_send"]) if r["status"] == 200 else float("inf") for r in sent]
     span = (max(r["t_done"] for r in ok) - min(r["t_send"] for r in sent)) if ok else 0
@@ -597,6 +622,7 @@ def peer_rate_step(
         "throughput_per_s": round(len(ok) / span, 1) if span else 0,
         "latency": summary(latencies),
         "rss_max_mb": mb(max(proc.samples or [0])),
+        "rasa_cpu_ms_per_message": round(cpu * 1000 / len(ok), 2) if ok else None,
     }
 
 
@@ -683,6 +709,7 @@ def fig_nonlu(ctx: dict, bot: BotSetup) -> dict:
         # Closed loop: as fast as the bot accepts, bounded by count and time.
         count = ctx.get("nonlu_messages", 6000)
         messages = postback_messages(count, sessions=count // 3, salt=300)
+        cpu0 = web.cpu()
         with Sampler(web):
             started = time.time()
             sent = loadgen(
@@ -697,6 +724,7 @@ def fig_nonlu(ctx: dict, bot: BotSetup) -> dict:
             )
             accepted = [r for r in sent if r["status"] == 200]
             rows = wait_drained(db, len(accepted), within=120)
+        cpu = web.cpu() - cpu0
         sent_times = [r["sent"] for r in rows.values() if r["sent"]]
         accept_span = max(r["t_done"] for r in accepted) - started
         results.append(
@@ -708,6 +736,7 @@ def fig_nonlu(ctx: dict, bot: BotSetup) -> dict:
                 "replied_per_s": round(len(sent_times) / (max(sent_times) - started), 1),
                 "webhook_latency": summary([r["t_done"] - r["t_send"] for r in accepted]),
                 "rss_max_mb": mb(max(web.samples or [0])),
+                "cpu_ms_per_message": round(cpu * 1000 / max(len(sent_times), 1), 2),
                 "cpu_note": "web + embedded worker in one process (one core at most)",
             }
         )
@@ -726,15 +755,17 @@ def fig_memory(ctx: dict, bot: BotSetup) -> dict:
     shutil.rmtree(folder, ignore_errors=True)
     db = sqlite_url(folder)
     bot.migrate(db, folder)
-    starts, idle = [], []
+    starts, idle, cpu = [], [], []
     for n in range(3):
         web, url = bot.web(f"web{n}", db, ctx["rasa_url"], folder)
         with running(web):
             starts.append(round(wait_http(f"{url}/healthz", 60, web), 3))
+            cpu.append(round(web.cpu(), 2))
             time.sleep(2)
             idle.append(mb(web.rss()))
     return {
         "cold_start_to_healthz_s": starts,
+        "cpu_s_to_healthz": cpu,
         "rss_idle_mb": idle,
         "rasa_nlu_rss_mb": mb(ctx["rasa_proc"].rss()),
     }
@@ -978,7 +1009,39 @@ async def _pg_drop(name: str) -> None:
         await admin.close()
 
 
+def start_stub(folder: Path) -> tuple[Proc, str]:
+    """A zero-cost fake Rasa: measures the bot's own capacity on the text path."""
+    port = free_port()
+    proc = spawn(
+        "stub-nlu",
+        [
+            PYTHON,
+            "-m",
+            "bench.nluproxy",
+            "--listen",
+            str(port),
+            "--upstream",
+            "stub",
+            "--log",
+            os.devnull,
+        ],
+        {},
+        folder,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_http(f"{url}/status", 30, proc)
+    return proc, url
+
+
 def fig_workers(ctx: dict, bot: BotSetup) -> dict:
+    stub, stub_url = start_stub(SCRATCH)
+    try:
+        return _fig_workers(ctx, bot, stub_url)
+    finally:
+        stub.stop()
+
+
+def _fig_workers(ctx: dict, bot: BotSetup, stub_url: str) -> dict:
     results = []
     count = ctx.get("workers_messages", 3000)
     for kind in ("postback", "text"):
@@ -989,7 +1052,7 @@ def fig_workers(ctx: dict, bot: BotSetup) -> dict:
             shutil.rmtree(folder, ignore_errors=True)
             try:
                 bot.migrate(db, folder)
-                nlu = ctx["rasa_url"] if kind == "text" else dead_url()
+                nlu = stub_url if kind == "text" else dead_url()
                 web, url = bot.web("web", db, nlu, folder, BOT__SERVICE__EMBEDDED_WORKER="false")
                 n = count if kind == "postback" else ctx.get("workers_text_messages", 600)
                 messages = (
@@ -999,21 +1062,25 @@ def fig_workers(ctx: dict, bot: BotSetup) -> dict:
                 )
                 with running(web):
                     wait_http(f"{url}/healthz", 60, web)
-                    sent = loadgen(
-                        "webchat",
-                        url,
-                        messages,
-                        folder,
-                        "fill",
-                        concurrency=32,
-                        duration=60,
-                        timeout=30,
-                    )
-                    accepted = sum(1 for r in sent if r["status"] == 200)
                     procs = [bot.worker(f"worker{i}", db, nlu, folder) for i in range(workers)]
                     with running(*procs), Sampler(*procs):
+                        for proc in procs:
+                            wait_log(proc, "worker_started", 60)
+                        cpu0 = sum(p.cpu() for p in procs)
                         started = time.time()
+                        sent = loadgen(
+                            "webchat",
+                            url,
+                            messages,
+                            folder,
+                            "fill",
+                            concurrency=32,
+                            duration=60,
+                            timeout=30,
+                        )
+                        accepted = sum(1 for r in sent if r["status"] == 200)
                         rows = wait_drained(db, accepted, within=300)
+                        cpu = sum(p.cpu() for p in procs) - cpu0
                     sent_times = [r["sent"] for r in rows.values() if r["sent"]]
                     span = max(sent_times) - started if sent_times else 0
                     results.append(
@@ -1025,6 +1092,9 @@ def fig_workers(ctx: dict, bot: BotSetup) -> dict:
                             "replies_per_s": round(len(sent_times) / span, 1) if span else 0,
                             "outbox_rows_per_event_max": max(r["rows"] for r in rows.values()),
                             "worker_rss_max_mb": [mb(max(p.samples or [0])) for p in procs],
+                            "worker_cpu_ms_per_event": round(
+                                cpu * 1000 / max(len(sent_times), 1), 2
+                            ),
                         }
                     )
                     print(json.dumps({"workers": results[-1]}), file=sys.stderr)
@@ -1033,7 +1103,8 @@ def fig_workers(ctx: dict, bot: BotSetup) -> dict:
     return {
         "database": "postgresql 127.0.0.1",
         "steps": results,
-        "note": "inbox filled first through the web process, then drained by the workers",
+        "note": "workers started and idle first, then load through the web process;"
+        " text path with a zero-cost fake Rasa (the bot's own capacity)",
     }
 
 
@@ -1067,6 +1138,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--peer-model", type=Path, default=peer_model)
     parser.add_argument("--baseline-root", type=Path, help="also run 'overhead' on this checkout")
     parser.add_argument("--baseline-python", default=None)
+    parser.add_argument("--stub-nlu", action="store_true", help="fake Rasa (smoke test)")
     parser.add_argument("--quick", action="store_true", help="smaller counts (smoke test)")
     args = parser.parse_args(argv)
     only = [f for f in args.only.split(",") if f]
@@ -1086,7 +1158,28 @@ def main(argv: list[str] | None = None) -> None:
     if args.out.exists():
         results["figures"] = json.loads(args.out.read_text()).get("figures", {})
     bot = BotSetup()
-    rasa, ctx["rasa_url"] = start_rasa(SCRATCH / "rasa")
+    if args.stub_nlu:  # smoke test of the machinery: a zero-cost fake Rasa
+        port = free_port()
+        rasa = spawn(
+            "stub-nlu",
+            [
+                PYTHON,
+                "-m",
+                "bench.nluproxy",
+                "--listen",
+                str(port),
+                "--upstream",
+                "stub",
+                "--log",
+                os.devnull,
+            ],
+            {},
+            SCRATCH,
+        )
+        ctx["rasa_url"] = f"http://127.0.0.1:{port}"
+        wait_http(f"{ctx['rasa_url']}/status", 30, rasa)
+    else:
+        rasa, ctx["rasa_url"] = start_rasa(SCRATCH / "rasa")
     ctx["rasa_proc"] = rasa
     with running(rasa):
         for name in only:
