@@ -16,7 +16,10 @@ MESSAGES_HANDLED = Counter(
     registry=REGISTRY,
 )
 MESSAGES_OUT = Counter(
-    "bot_messages_out_total", "Replies delivered", ["platform", "sender"], registry=REGISTRY
+    "bot_messages_out_total",
+    "Replies delivered",
+    ["platform", "language", "sender"],
+    registry=REGISTRY,
 )
 DUPLICATES = Counter(
     "bot_duplicate_events_total", "Redelivered events dropped", ["platform"], registry=REGISTRY

@@ -38,6 +38,11 @@ class Outcome:
     replies: int
 
 
+# Words the interface tells people to type ("Type HELP", "Type DELETE") work as buttons,
+# in any case and whatever the NLU thinks.
+COMMAND_WORDS = {"help": "help", "delete": "delete", "menu": "menu", "/start": "menu"}
+
+
 def _has_words(text: str) -> bool:
     """Emoji-, digit- and punctuation-only messages carry no question."""
     return any(ch.isalpha() for ch in text)
@@ -76,7 +81,9 @@ async def handle_event(
         )
     if replies:
         if turn.notices:
-            replies = [Reply("\n".join(turn.ui(k) for k in turn.notices)), *replies]
+            notice = Reply("\n".join(turn.ui(k) for k in turn.notices))
+            # On an urgent path the safety steps come first; notices can wait.
+            replies = [*replies, notice] if kind == "urgent" else [notice, *replies]
         recipient = recipient_of(services.vault, contact)
         await enqueue(
             session,
@@ -146,6 +153,10 @@ async def _route_text(turn: Turn) -> tuple[str, list[Reply]]:
         return "empty", [Reply(turn.ui("empty_text"), (turn.button("menu_button", "menu"),))]
     if not _has_words(turn.text):
         return "menu", await show_menu(turn)
+    command = COMMAND_WORDS.get(turn.text.casefold().strip(" .!"))
+    if command is not None:
+        turn.event = replace(turn.event, payload=command)
+        return "command", await POSTBACK_HANDLERS[command](turn)
     recent = await messages_last_minute(turn)
     limit = settings.max_messages_per_minute
     if recent > limit:

@@ -54,6 +54,9 @@ def route(rules: Mapping[str, Any], orgs: Iterable[Candidate], need: Need) -> Ca
     scored = [(score(rules, org, need), org) for org in orgs if org.accepting]
     eligible = [(s, org) for s, org in scored if s >= rules["min_score"]]
     if not eligible:
+        # A case is never dropped for want of a good match: a national organisation takes it.
+        eligible = [(s, org) for s, org in scored if "national" in org.provinces]
+    if not eligible:
         return None
     eligible.sort(key=lambda pair: (-pair[0], pair[1].open_cases, pair[1].name))
     return eligible[0][1]

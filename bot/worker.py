@@ -161,7 +161,9 @@ class Worker:
                             language=delivery.language,
                         )
                     )
-                metrics.MESSAGES_OUT.labels(delivery.platform, delivery.sender).inc()
+                metrics.MESSAGES_OUT.labels(
+                    delivery.platform, delivery.language, delivery.sender
+                ).inc()
                 return
             if result is not None and result.permanent:
                 metrics.SEND_FAILURES.labels(delivery.platform, "permanent").inc()

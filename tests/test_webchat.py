@@ -174,3 +174,18 @@ async def test_a_flood_is_answered_once_and_an_urgent_message_in_it_still_escala
     urgent_title = services.content.topic("en", "urgent_trapped").title
     assert any(urgent_title in r for r in replies[-3:])
     assert await inbox_count(services) == limit + 6  # nothing received is lost
+
+
+async def test_urgent_first_message_gets_safety_steps_before_anything_else(
+    chat: TestClient,
+) -> None:
+    session = str(uuid.uuid4())
+    await post(chat, session, text="my boss locked me in the room i cannot leave help")
+    services = services_of(chat)
+    await Worker(services).drain()
+    replies = await replies_to(services, session)
+    trapped = services.content.topic("en", "urgent_trapped")
+    assert replies[0].startswith(trapped.title)
+    assert trapped.steps[0] in replies[0]
+    assert services.content.ui("en", "consent_ask") in replies
+    assert replies.index(services.content.ui("en", "privacy_notice")) > 0
