@@ -483,8 +483,8 @@ def fig_overhead(ctx: dict, bot: BotSetup, label: str = "bot") -> dict:
     with running(web, proxy):
         wait_http(f"http://127.0.0.1:{proxy_port}/status", 30, proxy)
         wait_http(f"{url}/healthz", 60, web)
-        count = ctx.get("overhead_messages", 300)
-        rate = ctx.get("overhead_rate", 10)
+        count = ctx.get("overhead_messages", 160)
+        rate = ctx.get("overhead_rate", 4)
         messages = text_messages(count, sessions=count, salt=11, numbered=True)
         sent = loadgen(
             "webchat",
@@ -638,8 +638,8 @@ def best_at_p99(steps: list[dict], target_ms: float) -> float:
 def fig_peer(ctx: dict, bot: BotSetup) -> dict:
     folder = SCRATCH / "peer-run"
     shutil.rmtree(folder, ignore_errors=True)
-    rates = ctx.get("peer_rates", [10, 20, 40, 60, 80, 100])
-    duration = ctx.get("peer_duration", 12)
+    rates = ctx.get("peer_rates", [5, 10, 20, 40, 60])
+    duration = ctx.get("peer_duration", 10)
     db = sqlite_url(folder)
     bot.migrate(db, folder)
     web, url = bot.web("web", db, ctx["rasa_url"], folder)
@@ -719,11 +719,11 @@ def fig_nonlu(ctx: dict, bot: BotSetup) -> dict:
                 folder,
                 "closed",
                 concurrency=32,
-                duration=ctx.get("nonlu_duration", 20),
+                duration=ctx.get("nonlu_duration", 10),
                 timeout=30,
             )
             accepted = [r for r in sent if r["status"] == 200]
-            rows = wait_drained(db, len(accepted), within=120)
+            rows = wait_drained(db, len(accepted), within=240)
         cpu = web.cpu() - cpu0
         sent_times = [r["sent"] for r in rows.values() if r["sent"]]
         accept_span = max(r["t_done"] for r in accepted) - started
@@ -741,7 +741,7 @@ def fig_nonlu(ctx: dict, bot: BotSetup) -> dict:
             }
         )
         # Open loop below saturation: latency to reply.
-        rate = ctx.get("nonlu_rate", 100)
+        rate = ctx.get("nonlu_rate", 30)
         step = bot_rate_step(url, db, rate, 10, 301, folder, web, postbacks=True)
         results.append({"mode": f"open loop {rate}/s", **step})
     parse_calls = len(parse_log.read_text().splitlines())
@@ -923,7 +923,7 @@ def fig_growth(ctx: dict, bot: BotSetup) -> dict:
             health = [http_get(f"{url}/healthz")[2] for _ in range(5)]
             scrape = [http_get(f"{url}/metrics")[2] for _ in range(5)]
             # Existing contacts (lookups in the full tables): postbacks and text.
-            rate, duration = 40, 10
+            rate, duration = 20, 10
             count = int(rate * duration)
             rng = random.Random(n)
             existing = [session_id(rng.randint(1, n), salt) for _ in range(count)]
@@ -953,11 +953,11 @@ def fig_growth(ctx: dict, bot: BotSetup) -> dict:
                 for r in sent
                 if r["status"] == 200 and rows.get(f"{r['session']}:{r['id']}", {}).get("sent")
             ]
-            texts = text_messages(200, sessions=200, salt=n)
+            texts = text_messages(100, sessions=100, salt=n)
             for m in texts:
                 m["session"] = session_id(rng.randint(1, n), salt)
             text_sent = loadgen(
-                "webchat", url, texts, folder, "texts", rate=20, duration=11, timeout=30
+                "webchat", url, texts, folder, "texts", rate=10, duration=11, timeout=30
             )
             rows = wait_drained(db, len(sent) + len(text_sent) + n, within=60)
             text_lat = [
@@ -1043,7 +1043,7 @@ def fig_workers(ctx: dict, bot: BotSetup) -> dict:
 
 def _fig_workers(ctx: dict, bot: BotSetup, stub_url: str) -> dict:
     results = []
-    count = ctx.get("workers_messages", 3000)
+    count = ctx.get("workers_messages", 600)
     for kind in ("postback", "text"):
         for workers in (1, 2):
             name = f"bench_workers_{kind}_{workers}"
@@ -1054,7 +1054,7 @@ def _fig_workers(ctx: dict, bot: BotSetup, stub_url: str) -> dict:
                 bot.migrate(db, folder)
                 nlu = stub_url if kind == "text" else dead_url()
                 web, url = bot.web("web", db, nlu, folder, BOT__SERVICE__EMBEDDED_WORKER="false")
-                n = count if kind == "postback" else ctx.get("workers_text_messages", 600)
+                n = count if kind == "postback" else ctx.get("workers_text_messages", 300)
                 messages = (
                     postback_messages(n, sessions=n // 3, salt=400 + workers)
                     if kind == "postback"
