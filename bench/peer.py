@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from nlu.build_data import build
-from nlu.rasa_env import CONFIG, CONTENT_DIR, GENERATED_DIR, ROOT, rasa_bin, rasa_env
+from nlu.rasa_env import CONFIG, CONTENT_DIR, ROOT, rasa_bin, rasa_env
 
 
 def intents_of(nlu_file: Path) -> list[str]:
@@ -29,9 +29,8 @@ def intents_of(nlu_file: Path) -> list[str]:
 
 def write_project(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    built = build(CONTENT_DIR, GENERATED_DIR, CONFIG)
-    nlu_file = folder / "nlu.yml"
-    nlu_file.write_text(built.path.read_text(encoding="utf-8"), encoding="utf-8")
+    # The same generator (and so the same examples) as nlu/data/generated/nlu.yml.
+    nlu_file = build(CONTENT_DIR, folder, CONFIG).path
     intents = intents_of(nlu_file)
     domain = {
         "version": "3.1",

@@ -1141,6 +1141,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stub-nlu", action="store_true", help="fake Rasa (smoke test)")
     parser.add_argument("--quick", action="store_true", help="smaller counts (smoke test)")
     args = parser.parse_args(argv)
+
+    def terminate(_sig: int, _frame: object) -> None:
+        raise SystemExit(143)  # run the `finally` blocks: every started process is stopped
+
+    signal.signal(signal.SIGTERM, terminate)
     only = [f for f in args.only.split(",") if f]
     ctx: dict = {"peer_model": str(args.peer_model)}
     if args.quick:
