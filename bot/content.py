@@ -32,10 +32,14 @@ class TopicText:
     draft: bool
 
 
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _load(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    # libyaml's loader (same safe subset) when PyYAML has it: start-up reads ~1 MB of YAML.
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     return data if isinstance(data, dict) else {}
 
 

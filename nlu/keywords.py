@@ -133,11 +133,13 @@ class KeywordClassifier:
         return clf
 
     def _build_profiles(self, texts: dict[str, list[str]]) -> None:
-        counts = {
-            intent: sum((ngrams(t) for t in items), Counter())
-            for intent, items in texts.items()
-            if items
-        }
+        counts: dict[str, Counter[str]] = {}
+        for intent, items in texts.items():
+            if items:
+                grams: Counter[str] = Counter()
+                for t in items:
+                    grams.update(ngrams(t))  # in place: sum() of Counters copies each time
+                counts[intent] = grams
         df: Counter[str] = Counter()
         for grams in counts.values():
             df.update(grams.keys())
@@ -230,7 +232,8 @@ class KeywordClassifier:
 def _load(path: Path) -> dict:
     if not path.is_file():
         return {}
-    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}
 
 
 def _urgent_ids(content_dir: Path) -> list[str]:
