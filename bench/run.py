@@ -315,14 +315,19 @@ def timeline(database_url: str) -> dict[str, dict]:
     return asyncio.run(_timeline(database_url))
 
 
-def wait_drained(database_url: str, expected: int, within: float) -> dict[str, dict]:
-    """Poll until `expected` inbox rows are processed (or give up after `within` s)."""
+def wait_drained(database_url: str, results: list[dict], within: float) -> dict[str, dict]:
+    """Poll until every accepted event of `results` is handled and its reply (if any) sent,
+    or give up after `within` seconds."""
+    keys = {f"{r['session']}:{r['id']}" for r in results if r["status"] == 200}
     deadline = time.monotonic() + within
     while True:
         rows = timeline(database_url)
-        done = sum(1 for r in rows.values() if r["processed"] is not None)
-        unsent = sum(1 for r in rows.values() if r["rows"] and r["sent"] is None)
-        if (done >= expected and not unsent) or time.monotonic() > deadline:
+        pending = 0
+        for key in keys:
+            row = rows.get(key)
+            if row is None or row["processed"] is None or (row["rows"] and row["sent"] is None):
+                pending += 1
+        if not pending or time.monotonic() > deadline:
             return rows
         time.sleep(0.5)
 
@@ -496,7 +501,7 @@ def fig_overhead(ctx: dict, bot: BotSetup, label: str = "bot") -> dict:
             duration=count / rate + 1,
             timeout=30,
         )
-        rows = wait_drained(db, len(sent), 60)
+        rows = wait_drained(db, sent, 60)
         metrics_text = http_get(f"{url}/metrics")[1].decode()
     parse = {}
     for line in parse_log.read_text().splitlines():
@@ -569,8 +574,7 @@ def bot_rate_step(
             timeout=30,
             max_in_flight=512,
         )
-        accepted = [r for r in sent if r["status"] == 200]
-        rows = wait_drained(db, len(accepted), within=45)
+        rows = wait_drained(db, sent, within=45)
     cpu = web.cpu() - cpu0
     latencies, answered = [], []
     for r in sent:
@@ -723,7 +727,7 @@ def fig_nonlu(ctx: dict, bot: BotSetup) -> dict:
                 timeout=30,
             )
             accepted = [r for r in sent if r["status"] == 200]
-            rows = wait_drained(db, len(accepted), within=240)
+            rows = wait_drained(db, sent, within=240)
         cpu = web.cpu() - cpu0
         sent_times = [r["sent"] for r in rows.values() if r["sent"]]
         accept_span = max(r["t_done"] for r in accepted) - started
@@ -946,7 +950,7 @@ def fig_growth(ctx: dict, bot: BotSetup) -> dict:
                     duration=duration + 1,
                     timeout=30,
                 )
-                rows = wait_drained(db, len(sent) + n, within=60)
+                rows = wait_drained(db, sent, within=60)
             post_lat = [
                 rows[f"{r['session']}:{r['id']}"]["sent"]
                 - rows[f"{r['session']}:{r['id']}"]["received"]
@@ -959,7 +963,7 @@ def fig_growth(ctx: dict, bot: BotSetup) -> dict:
             text_sent = loadgen(
                 "webchat", url, texts, folder, "texts", rate=10, duration=11, timeout=30
             )
-            rows = wait_drained(db, len(sent) + len(text_sent) + n, within=60)
+            rows = wait_drained(db, text_sent, within=60)
             text_lat = [
                 rows[f"{r['session']}:{r['id']}"]["sent"]
                 - rows[f"{r['session']}:{r['id']}"]["received"]
@@ -1079,7 +1083,7 @@ def _fig_workers(ctx: dict, bot: BotSetup, stub_url: str) -> dict:
                             timeout=30,
                         )
                         accepted = sum(1 for r in sent if r["status"] == 200)
-                        rows = wait_drained(db, accepted, within=300)
+                        rows = wait_drained(db, sent, within=300)
                         cpu = sum(p.cpu() for p in procs) - cpu0
                     sent_times = [r["sent"] for r in rows.values() if r["sent"]]
                     span = max(sent_times) - started if sent_times else 0
