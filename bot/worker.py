@@ -182,12 +182,24 @@ class Worker:
             await outbox.mark_retry(session, row_id, lease_end, delay, reason)
 
 
+# Rows still waiting, busy or dead-lettered. Finished rows ("done", "sent") are history that
+# grows without bound: counting them made every /healthz and /metrics scan the whole table
+# (O(rows); ~50 ms at 100k), while these states are an index range scan on (state, ...).
+QUEUE_STATES = {
+    "inbox": ("pending", "processing", "dead"),
+    "outbox": ("pending", "sending", "dead", "unknown"),
+}
+
+
 async def queue_depths(services: Services) -> dict[tuple[str, str], int]:
-    depths: dict[tuple[str, str], int] = {}
+    # Every state is reported, zeros included, so a gauge never keeps a stale value.
+    depths = {(name, state): 0 for name, states in QUEUE_STATES.items() for state in states}
     async with services.db() as session:
         for name, model in (("inbox", InboxEvent), ("outbox", OutboxMessage)):
             rows = await session.execute(
-                select(model.state, func.count()).where(model.state != "done").group_by(model.state)
+                select(model.state, func.count())
+                .where(model.state.in_(QUEUE_STATES[name]))
+                .group_by(model.state)
             )
             for state, count in rows.all():
                 depths[(name, state)] = count
