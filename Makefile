@@ -6,12 +6,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup venv rasa model migrate env lint format nlu-eval clean
+.PHONY: run test setup venv rasa browser model migrate env lint format nlu-eval clean
 
 run: setup migrate model
 	$(BIN)/honcho start -f Procfile web nlu
 
-test: setup model
+test: setup model browser
 	$(BIN)/python -m pytest -ra $(PYTEST_ARGS)
 
 setup: venv rasa env
@@ -26,6 +26,13 @@ $(STAMP): pyproject.toml
 
 rasa:
 	bash nlu/setup_rasa.sh
+
+# Debian's chromium for the console's browser test (Playwright cannot download browsers here).
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "browser tests will be skipped: install Debian's chromium (apt-get install chromium)"; fi; }
 
 # Local secrets for the embedded default; honcho and the tests read .env.
 env: $(STAMP)

@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot import admin
 from bot.config import ConfigError, Settings, load_settings
 from bot.crypto import new_key
 from bot.logs import configure_logging
@@ -55,6 +56,22 @@ async def _classify(settings: Settings) -> None:
     await classify_lines(settings, sys.stdin, sys.stdout)
 
 
+async def _set_webhook(settings: Settings, platform: str, url: str) -> None:
+    import aiohttp
+
+    from bot.channels.webhook_setup import WebhookSetupError, set_webhook
+
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
+        try:
+            print(await set_webhook(platform, url, dict(settings.raw), http))
+        except WebhookSetupError as error:
+            raise ConfigError(f"webhooks set --platform {platform}: {error}") from None
+
+
+def cmd_webhooks(settings: Settings, args: argparse.Namespace) -> None:
+    asyncio.run(_set_webhook(settings, args.platform, args.url))
+
+
 def cmd_keys(_args: argparse.Namespace) -> None:
     """Print fresh secrets in .env format (for local use; production keeps them in a vault)."""
     import secrets
@@ -74,15 +91,20 @@ COMMANDS: dict[str, tuple[str, Callable[[Settings, argparse.Namespace], None]]] 
     "worker": ("run the inbox/outbox worker", _async(_worker)),
     "migrate": ("bring the database schema up to date", _async(_migrate)),
     "classify": ("JSON lines {text} on stdin -> classification JSON lines", _async(_classify)),
+    "webhooks": ("register the webhook URL with a platform", cmd_webhooks),
 }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, (help_text, _) in COMMANDS.items():
-        commands.add_parser(name, help=help_text)
+    parsers = {name: commands.add_parser(name, help=h) for name, (h, _) in COMMANDS.items()}
+    webhook_actions = parsers["webhooks"].add_subparsers(dest="action", required=True)
+    setter = webhook_actions.add_parser("set", help="point the platform at --url")
+    setter.add_argument("--platform", required=True, choices=["line", "telegram", "messenger"])
+    setter.add_argument("--url", required=True, help="https://your.host/webhooks/<platform>")
     commands.add_parser("keys", help="print new secrets for a .env file")
+    admin.register(commands)
     args = parser.parse_args(argv)
     if args.command == "keys":
         cmd_keys(args)
@@ -90,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(stream=sys.stderr if args.command == "classify" else sys.stdout)
     try:
         settings = load_settings()
+        if getattr(args, "handler", None) is not None:  # the admin commands
+            return int(args.handler(settings, args))
         COMMANDS[args.command][1](settings, args)
     except (ConfigError, SchemaBehind) as error:
         print(f"bot: {error}", file=sys.stderr)

@@ -12,9 +12,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from nlu.types import LANGUAGES
+from nlu.yamlio import load_yaml
 
 PLACEHOLDER = re.compile(r"\{(fact|hotline):([a-z0-9_]+)\}")
 
@@ -32,14 +31,10 @@ class TopicText:
     draft: bool
 
 
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def _load(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
-    # libyaml's loader (same safe subset) when PyYAML has it: start-up reads ~1 MB of YAML.
-    data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
+    data = load_yaml(path)
     return data if isinstance(data, dict) else {}
 
 

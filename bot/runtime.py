@@ -6,6 +6,8 @@ import aiohttp
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.channels.base import Channel
+from bot.channels.registry import build_channels
 from bot.channels.webchat import WebChatChannel
 from bot.config import Settings
 from bot.content import Content
@@ -77,11 +79,7 @@ async def start_services(
     return services
 
 
-def platform_channels(settings: Settings, services: Services) -> dict:
-    try:
-        from bot.channels.registry import build_channels
-    except ImportError:  # the platform channels are not installed in this build
-        return {}
+def platform_channels(settings: Settings, services: Services) -> dict[str, Channel]:
     return build_channels(settings.raw.get("channels", {}), services.http, services.db)
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select, text
 
 from bot import metrics
 from bot.config import Settings
+from bot.console import setup_console
 from bot.crypto import pseudonym
 from bot.logs import get_logger
 from bot.outbox import decode_payload
@@ -167,4 +168,5 @@ def create_app(settings: Settings, classifier: IntentClassifier | None = None) -
     app.router.add_get("/chat/strings", webchat_strings)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_view)
+    setup_console(app, settings)
     return app

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import datetime
 
 from sqlalchemy import func, select
 
 from bot import inbox, metrics, outbox
 from bot.channels.base import SendResult
+from bot.console.reroute import reroute_unclaimed
 from bot.logs import get_logger
 from bot.messages import Delivery
 from bot.pipeline import handle_event
@@ -17,6 +19,8 @@ from bot.storage import leases
 from bot.storage.models import InboxEvent, Message, OutboxMessage
 
 log = get_logger("worker")
+
+PERIODIC_JOBS_SECONDS = 60.0
 
 # Channels whose send can be repeated safely after a crash mid-send (see bot.outbox).
 IDEMPOTENT_PLATFORMS = {"line", "webchat"}
@@ -33,8 +37,12 @@ class Worker:
 
     async def run(self, stop: asyncio.Event) -> None:
         log.info("worker_started")
+        next_jobs = 0.0
         while not stop.is_set():
             try:
+                if time.monotonic() >= next_jobs:
+                    await self.run_periodic_jobs()
+                    next_jobs = time.monotonic() + PERIODIC_JOBS_SECONDS
                 handled = await self.process_inbox_once()
                 sent = await self.send_outbox_once()
             except Exception as exc:  # keep draining: one bad cycle must not stop the worker
@@ -60,6 +68,12 @@ class Worker:
                 for waiter in waiters:
                     waiter.cancel()
         wakeup.clear()
+
+    async def run_periodic_jobs(self) -> None:
+        """Jobs that are safe to run in every worker at once (each claims its own rows)."""
+        rerouted = await reroute_unclaimed(self.services)
+        if rerouted:
+            log.info("urgent_cases_rerouted", count=rerouted)
 
     async def drain(self, max_rounds: int = 10_000) -> None:
         """Work until both queues have nothing ready (used by tests and `bot classify`)."""

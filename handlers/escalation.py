@@ -7,6 +7,7 @@ then a few skippable questions; then a case. The flow state lives in conversatio
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.messages import Button, Reply
 from bot.routing import Candidate, Need, load_rules, route
@@ -132,16 +133,21 @@ async def open_case_of(turn: Turn) -> Case | None:
 
 
 async def candidates(turn: Turn) -> list[Candidate]:
+    return await organisation_candidates(turn.session)
+
+
+async def organisation_candidates(session: AsyncSession) -> list[Candidate]:
+    """Active organisations with their open case counts (also used by bot.console.reroute)."""
     open_counts = dict(
         (
-            await turn.session.execute(
+            await session.execute(
                 select(Case.organisation_id, func.count())
                 .where(Case.status != "closed")
                 .group_by(Case.organisation_id)
             )
         ).all()
     )
-    orgs = (await turn.session.execute(select(Organisation).where(Organisation.active))).scalars()
+    orgs = (await session.execute(select(Organisation).where(Organisation.active))).scalars()
     return [
         Candidate(
             slug=o.slug,

@@ -17,10 +17,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from nlu.rasa_env import COMPONENT_SOURCES, CONFIG, CONTENT_DIR, GENERATED_DIR
 from nlu.types import LANGUAGES
+from nlu.yamlio import load_yaml
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +40,7 @@ def example_files(content_dir: Path) -> list[Path]:
 
 def load_examples(path: Path) -> dict[str, list[str]]:
     """Intent -> examples of one examples.yml (NFC, whitespace collapsed, no blanks)."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = load_yaml(path) or {}
     out: dict[str, list[str]] = {}
     for intent, texts in (data.get("intents") or {}).items():
         cleaned = [clean(t) for t in texts or [] if isinstance(t, str)]

@@ -28,9 +28,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from nlu.types import LANGUAGES, Prediction
+from nlu.yamlio import load_yaml
 
 URGENT_CONFIDENCE = 0.9
 MENU_CONFIDENCE = 0.9
@@ -232,8 +231,7 @@ class KeywordClassifier:
 def _load(path: Path) -> dict:
     if not path.is_file():
         return {}
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=loader) or {}
+    return load_yaml(path) or {}
 
 
 def _urgent_ids(content_dir: Path) -> list[str]:

@@ -12,7 +12,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
 from pathlib import Path
+from typing import IO
 
 from nlu.rasa_env import CONFIG, CONTENT_DIR, MODELS_DIR, ROOT, rasa_bin, rasa_env
 
@@ -29,6 +35,54 @@ def command(model: Path, port: int, host: str) -> list[str]:
         "-m",
         str(model),
     ]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(
+    model: Path, port: int, log: IO[bytes], host: str = "127.0.0.1"
+) -> subprocess.Popen[bytes]:
+    """Start ``rasa run`` in its own process group (stop it with stop_server)."""
+    return subprocess.Popen(
+        command(model, port, host),
+        cwd=ROOT,
+        env=rasa_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 180.0) -> float:
+    """Wait until GET /status answers; return the seconds it took. Raises if rasa dies."""
+    start = time.monotonic()
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"rasa run exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/status", timeout=2) as resp:
+                if resp.status == 200:
+                    return time.monotonic() - start
+        except OSError:
+            pass
+        if time.monotonic() - start > timeout:
+            raise RuntimeError(f"rasa run not ready after {timeout:.0f} s")
+        time.sleep(0.5)
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def main(argv: list[str] | None = None) -> None:

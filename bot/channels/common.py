@@ -1,0 +1,107 @@
+"""Helpers shared by the platform channels: JSON loading, result mapping, metrics."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import fields
+from typing import Any, TypeVar
+
+from prometheus_client import Counter, Gauge
+
+from bot.channels.base import SendResult, WebhookRejected
+from bot.metrics import REGISTRY, UNKNOWN_EVENTS
+
+log = logging.getLogger("bot.channels")
+T = TypeVar("T")
+
+__all__ = ["DROPPED_BUTTONS", "LINE_PUSH_USED", "UNKNOWN_EVENTS"]
+
+LINE_PUSH_USED = Gauge(
+    "bot_line_push_quota_used_ratio",
+    "Share of the monthly LINE push quota used this month (1.0 = stopped pushing)",
+    registry=REGISTRY,
+)
+DROPPED_BUTTONS = Counter(
+    "bot_channel_dropped_buttons_total",
+    "Buttons not sent: over the platform's count limit or payload too long",
+    ["platform"],
+    registry=REGISTRY,
+)
+
+
+def load_json(body: bytes) -> Any:
+    """Decode a webhook body, or reject it with 400."""
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise WebhookRejected(400, "malformed JSON") from exc
+
+
+def require(obj: Any, *keys: str) -> Any:
+    """Walk nested dicts; reject with 400 if a key is missing or a level is not an object."""
+    for key in keys:
+        if not isinstance(obj, dict) or key not in obj or obj[key] is None:
+            raise WebhookRejected(400, f"missing field {key!r}")
+        obj = obj[key]
+    return obj
+
+
+def require_str(obj: Any, *keys: str) -> str:
+    """Like `require`, for a non-empty string or integer id (returned as a string)."""
+    value = require(obj, *keys)
+    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
+        raise WebhookRejected(400, f"field {keys[-1]!r} is not an id")
+    return str(value)
+
+
+def result_for_status(
+    platform: str, status: int, retry_after: float | None, reason: str
+) -> SendResult:
+    """Map an HTTP status from a platform API to a SendResult (2xx is success)."""
+    if 200 <= status < 300:
+        return SendResult(ok=True)
+    if status == 429:
+        return SendResult(ok=False, retry_after=retry_after if retry_after else 1.0, reason=reason)
+    if status >= 500:
+        return SendResult(ok=False, reason=reason)
+    return SendResult(ok=False, permanent=True, reason=reason)
+
+
+def retry_after_header(value: str | None) -> float | None:
+    """Parse a Retry-After header given in seconds (dates are not used by these APIs)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def settings_from(cls: type[T], section: Mapping[str, Any]) -> T:
+    """Build a settings dataclass from a config section, coercing environment strings.
+
+    Unknown keys are ignored; "" or "none" for an optional number means None.
+    """
+    kwargs: dict[str, Any] = {}
+    for f in fields(cls):  # type: ignore[arg-type]
+        if f.name not in section:
+            continue
+        value, kind = section[f.name], str(f.type)
+        if isinstance(value, str) and kind != "str":
+            if "None" in kind and value.strip().lower() in ("", "none", "null"):
+                value = None
+            elif kind.startswith("int"):
+                value = int(value)
+            elif kind.startswith("float"):
+                value = float(value)
+        kwargs[f.name] = value
+    return cls(**kwargs)
+
+
+def event_key(*parts: object) -> str:
+    """An event id from several parts, hashed if longer than the inbox column (128)."""
+    key = ":".join(str(p) for p in parts)
+    return key if len(key) <= 128 else hashlib.sha256(key.encode()).hexdigest()

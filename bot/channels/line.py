@@ -1,0 +1,286 @@
+"""LINE Messaging API channel: signed webhooks in, reply (free) or push (quota) out.
+
+Plain JSON over the injected aiohttp session (no line-bot-sdk client: it opens its own
+session and hides the status codes we map to retries). The API base URL is a setting.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any, ClassVar
+
+import aiohttp
+from aiohttp import web
+
+from bot.channels.base import Channel, SendResult, WebhookRejected
+from bot.channels.common import (
+    DROPPED_BUTTONS,
+    LINE_PUSH_USED,
+    UNKNOWN_EVENTS,
+    load_json,
+    log,
+    require,
+    require_str,
+    result_for_status,
+    retry_after_header,
+    settings_from,
+)
+from bot.channels.counters import MemoryCounter, UsageCounter
+from bot.channels.text_split import ELLIPSIS, shorten, split_text
+from bot.messages import Button, Delivery, EventKind, Incoming, Reply
+
+# Namespace for X-Line-Retry-Key UUIDs derived from outbox idempotency keys.
+RETRY_KEY_NAMESPACE = uuid.UUID("6f0c3b8e-2a51-5d1c-9a7e-4c1b2d3e4f50")
+QUOTA_REASON = "line_push_quota"
+_MEDIA = {"image", "video", "audio", "file", "location", "sticker"}
+
+
+@dataclass(frozen=True, slots=True)
+class LineSettings:
+    channel_secret: str
+    access_token: str
+    api_base: str = "https://api.line.me"
+    monthly_push_quota: int | None = 200  # push messages per month; None = no limit
+    quota_warn_ratio: float = 0.8
+    quota_utc_offset_hours: int = 7  # month boundary for the quota (Asia/Bangkok)
+    reply_token_ttl_s: float = 50.0  # LINE publishes no fixed validity; about a minute
+    timeout_s: float = 10.0
+    max_messages_per_call: int = 5
+    text_limit: int = 5000
+    quick_reply_limit: int = 13
+    label_limit: int = 20
+    postback_data_limit: int = 300
+    max_body_bytes: int = 1024 * 1024
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> LineSettings:
+        return settings_from(cls, d)
+
+
+class LineChannel(Channel):
+    name: ClassVar[str] = "line"
+
+    def __init__(
+        self,
+        settings: LineSettings,
+        http: aiohttp.ClientSession,
+        db: Any = None,
+        counter: UsageCounter | None = None,
+    ) -> None:
+        self.settings = settings
+        self.http = http
+        self.db = db
+        self.counter: UsageCounter = counter or MemoryCounter()
+        self.max_body_bytes = settings.max_body_bytes  # type: ignore[misc]
+        self._warned_period = ""
+
+    # -- inbound ---------------------------------------------------------------------------
+
+    async def verify(self, request: web.Request, body: bytes) -> None:
+        signature = request.headers.get("X-Line-Signature", "")
+        mac = hmac.new(self.settings.channel_secret.encode(), body, hashlib.sha256).digest()
+        if not signature or not hmac.compare_digest(base64.b64encode(mac).decode(), signature):
+            raise WebhookRejected(401, "bad LINE signature")
+
+    def parse(self, body: bytes) -> list[Incoming]:
+        data = load_json(body)
+        events = require(data, "events")
+        if not isinstance(events, list):
+            raise WebhookRejected(400, "events is not a list")
+        # An empty list is LINE's "Verify" button in the console: answer 200.
+        return [inc for ev in events if (inc := self._parse_event(ev)) is not None]
+
+    def _parse_event(self, ev: Any) -> Incoming | None:
+        etype = require_str(ev, "type")
+        event_id = require_str(ev, "webhookEventId")
+        source = require(ev, "source")
+        stype = require_str(source, "type")
+        if etype not in ("message", "postback", "follow", "unfollow"):
+            UNKNOWN_EVENTS.labels(self.name).inc()
+            return None
+        common: dict[str, Any] = {
+            "platform": self.name,
+            "event_id": event_id,
+            "reply_token": ev.get("replyToken") or None,
+            "redelivery": bool((ev.get("deliveryContext") or {}).get("isRedelivery")),
+            "occurred_at": _ms(ev.get("timestamp")),
+        }
+        if stype != "user":  # group or room: the bot answers one to one only
+            user = source.get("userId") or source.get("groupId") or source.get("roomId") or ""
+            return Incoming(
+                user_id=str(user), kind=EventKind.UNSUPPORTED, media_type="group", **common
+            )
+        common["user_id"] = require_str(source, "userId")
+        if etype == "follow":
+            return Incoming(kind=EventKind.FOLLOW, **common)
+        if etype == "unfollow":
+            return Incoming(kind=EventKind.UNFOLLOW, **common)
+        if etype == "postback":
+            data = require_str(ev, "postback", "data")
+            return Incoming(kind=EventKind.POSTBACK, payload=data, **common)
+        mtype = require_str(ev, "message", "type")
+        if mtype == "text":
+            text = require(ev, "message", "text")
+            if not isinstance(text, str):
+                raise WebhookRejected(400, "text is not a string")
+            return Incoming(kind=EventKind.TEXT, text=text, **common)
+        media = mtype if mtype in _MEDIA else mtype or "unknown"
+        return Incoming(kind=EventKind.UNSUPPORTED, media_type=media, **common)
+
+    # -- outbound --------------------------------------------------------------------------
+
+    def render(self, replies: tuple[Reply, ...]) -> list[dict[str, Any]]:
+        """Reply objects -> LINE message objects (text parts, quick replies on the last)."""
+        s = self.settings
+        messages: list[dict[str, Any]] = []
+        for reply in replies:
+            parts = split_text(reply.text, s.text_limit) or ([ELLIPSIS] if reply.buttons else [])
+            for i, part in enumerate(parts):
+                msg: dict[str, Any] = {"type": "text", "text": part}
+                if i == len(parts) - 1 and reply.buttons:
+                    items = self._quick_reply_items(reply.buttons)
+                    if items:
+                        msg["quickReply"] = {"items": items}
+                messages.append(msg)
+        return messages
+
+    def _quick_reply_items(self, buttons: tuple[Button, ...]) -> list[dict[str, Any]]:
+        s = self.settings
+        usable = [b for b in buttons if 0 < len(b.payload) <= s.postback_data_limit]
+        kept = usable[: s.quick_reply_limit]
+        if len(kept) < len(buttons):
+            DROPPED_BUTTONS.labels(self.name).inc(len(buttons) - len(kept))
+            log.warning("line: dropped %d buttons", len(buttons) - len(kept))
+        return [
+            {
+                "type": "action",
+                "action": {
+                    "type": "postback",
+                    "label": shorten(b.label, s.label_limit),
+                    "data": b.payload,
+                    "displayText": shorten(b.label, 300),
+                },
+            }
+            for b in kept
+        ]
+
+    async def send(self, delivery: Delivery) -> SendResult:
+        messages = self.render(delivery.replies)
+        n = self.settings.max_messages_per_call
+        batches = [messages[i : i + n] for i in range(0, len(messages), n)]
+        token = delivery.reply_token if self._token_fresh(delivery) else None
+        for index, batch in enumerate(batches):
+            if index == 0 and token:
+                status, body, headers = await self._post(
+                    "/v2/bot/message/reply", {"replyToken": token, "messages": batch}
+                )
+                if 200 <= status < 300:
+                    continue
+                if not (status == 400 and "reply token" in _message(body).lower()):
+                    return self._result(status, body, headers)
+                log.info("line: reply token rejected, falling back to push")
+            result = await self._push(delivery, batch, index)
+            if not result.ok:
+                return result
+        return SendResult(ok=True)
+
+    def _token_fresh(self, delivery: Delivery) -> bool:
+        if not delivery.reply_token:
+            return False
+        seen = delivery.user_last_seen
+        if seen is None:
+            return True  # unknown age: try it; an invalid token falls back to push
+        if seen.tzinfo is None:
+            seen = seen.replace(tzinfo=UTC)
+        age = (datetime.now(UTC) - seen).total_seconds()
+        return age <= self.settings.reply_token_ttl_s
+
+    async def _push(
+        self, delivery: Delivery, batch: list[dict[str, Any]], index: int
+    ) -> SendResult:
+        s = self.settings
+        period = self.period()
+        if (
+            s.monthly_push_quota is not None
+            and await self.counter.get(self.name, period) >= s.monthly_push_quota
+        ):
+            log.warning("line: monthly push quota reached, not pushing")
+            return SendResult(ok=False, permanent=True, reason=QUOTA_REASON)
+        key = delivery.idempotency_key if index == 0 else f"{delivery.idempotency_key}#{index}"
+        retry_key = str(uuid.uuid5(RETRY_KEY_NAMESPACE, key))
+        status, body, headers = await self._post(
+            "/v2/bot/message/push",
+            {"to": delivery.user_id, "messages": batch},
+            {"X-Line-Retry-Key": retry_key},
+        )
+        if status == 409:  # this retry key was accepted before: already delivered
+            return SendResult(ok=True)
+        if 200 <= status < 300:
+            await self._count_push(period)
+            return SendResult(ok=True)
+        if status == 429 and "monthly limit" in _message(body).lower():
+            return SendResult(ok=False, permanent=True, reason=QUOTA_REASON)
+        return self._result(status, body, headers)
+
+    async def _count_push(self, period: str) -> None:
+        total = await self.counter.add(self.name, period, 1)
+        quota = self.settings.monthly_push_quota
+        if not quota:
+            return
+        LINE_PUSH_USED.set(total / quota)
+        if total >= quota * self.settings.quota_warn_ratio and self._warned_period != period:
+            self._warned_period = period
+            log.warning("line: %d of %d monthly push messages used (%s)", total, quota, period)
+
+    def period(self, now: datetime | None = None) -> str:
+        """The quota month, e.g. "2025-03", in the configured time zone."""
+        tz = timezone(timedelta(hours=self.settings.quota_utc_offset_hours))
+        return (now or datetime.now(UTC)).astimezone(tz).strftime("%Y-%m")
+
+    def _result(self, status: int, body: str, headers: dict[str, str]) -> SendResult:
+        reason = f"line_http_{status}" if status else "line_network"
+        detail = _message(body)
+        if detail:
+            reason = f"{reason}: {detail[:200]}"
+        retry_after = retry_after_header(headers.get("Retry-After"))
+        return result_for_status(self.name, status or 599, retry_after, reason)
+
+    async def _post(
+        self, path: str, payload: dict[str, Any], extra: dict[str, str] | None = None
+    ) -> tuple[int, str, dict[str, str]]:
+        """POST to the API; a network error or timeout is reported as status 0."""
+        headers = {"Authorization": f"Bearer {self.settings.access_token}"}
+        headers.update(extra or {})
+        url = self.settings.api_base.rstrip("/") + path
+        try:
+            async with self.http.post(
+                url,
+                json=payload,
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=self.settings.timeout_s),
+            ) as resp:
+                return resp.status, await resp.text(), dict(resp.headers)
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            log.warning("line: %s failed: %s", path, type(exc).__name__)
+            return 0, "", {}
+
+
+def _message(body: str) -> str:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return ""
+    return str(data.get("message", "")) if isinstance(data, dict) else ""
+
+
+def _ms(value: Any) -> datetime:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value / 1000, UTC)
+    return datetime.now(UTC)

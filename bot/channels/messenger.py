@@ -1,0 +1,259 @@
+"""Facebook Messenger channel: Graph API Send API over the injected aiohttp session.
+
+Window rules (Meta messaging policy): inside 24 h of the user's last message anything may
+be sent (messaging_type RESPONSE). From 24 h to 7 days only a human may answer, tagged
+HUMAN_AGENT. Beyond 7 days nothing may be sent: the delivery fails permanently with
+"messenger_window_closed" and the console reports it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+import aiohttp
+from aiohttp import web
+
+from bot.channels.base import Channel, SendResult, WebhookRejected
+from bot.channels.common import (
+    DROPPED_BUTTONS,
+    UNKNOWN_EVENTS,
+    event_key,
+    load_json,
+    log,
+    require,
+    require_str,
+    result_for_status,
+    retry_after_header,
+    settings_from,
+)
+from bot.channels.text_split import ELLIPSIS, shorten, split_text
+from bot.messages import Button, Delivery, EventKind, Incoming, Reply
+
+WINDOW_CLOSED = "messenger_window_closed"
+STANDARD_WINDOW = timedelta(hours=24)
+HUMAN_AGENT_WINDOW = timedelta(days=7)
+# Graph error codes that mean "slow down" rather than "this request is wrong".
+_RATE_LIMIT_CODES = {4, 17, 32, 613}
+# messaging[i] keys we know and deliberately ignore.
+_IGNORED = ("delivery", "read", "optin", "referral", "account_linking", "policy_enforcement")
+
+
+@dataclass(frozen=True, slots=True)
+class MessengerSettings:
+    app_secret: str
+    page_access_token: str
+    verify_token: str
+    api_base: str = "https://graph.facebook.com"
+    graph_version: str = "v21.0"
+    get_started_payload: str = "get_started"  # this postback becomes a FOLLOW
+    timeout_s: float = 10.0
+    text_limit: int = 2000
+    quick_reply_limit: int = 13
+    title_limit: int = 20
+    payload_limit: int = 1000
+    default_retry_after_s: float = 60.0
+    max_body_bytes: int = 1024 * 1024
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> MessengerSettings:
+        return settings_from(cls, d)
+
+
+class MessengerChannel(Channel):
+    name: ClassVar[str] = "messenger"
+
+    def __init__(self, settings: MessengerSettings, http: aiohttp.ClientSession, db: Any = None):
+        self.settings = settings
+        self.http = http
+        self.db = db
+        self.max_body_bytes = settings.max_body_bytes  # type: ignore[misc]
+
+    # -- inbound ---------------------------------------------------------------------------
+
+    async def handle_get(self, request: web.Request) -> web.Response:
+        q = request.query
+        token = q.get("hub.verify_token", "")
+        if (
+            q.get("hub.mode") == "subscribe"
+            and token
+            and hmac.compare_digest(token.encode(), self.settings.verify_token.encode())
+        ):
+            return web.Response(text=q.get("hub.challenge", ""), content_type="text/plain")
+        return web.Response(status=403, text="forbidden")
+
+    async def verify(self, request: web.Request, body: bytes) -> None:
+        given = request.headers.get("X-Hub-Signature-256", "")
+        mac = hmac.new(self.settings.app_secret.encode(), body, hashlib.sha256).hexdigest()
+        if len(given) != 71 or not hmac.compare_digest(f"sha256={mac}", given.lower()):
+            raise WebhookRejected(401, "bad Messenger signature")
+
+    def parse(self, body: bytes) -> list[Incoming]:
+        data = load_json(body)
+        entries = require(data, "entry")
+        if not isinstance(entries, list):
+            raise WebhookRejected(400, "entry is not a list")
+        if data.get("object") != "page":  # e.g. "instagram": not ours
+            UNKNOWN_EVENTS.labels(self.name).inc()
+            return []
+        out: list[Incoming] = []
+        for entry in entries:
+            messaging = require(entry, "messaging") if "standby" not in entry else []
+            if not isinstance(messaging, list):
+                raise WebhookRejected(400, "messaging is not a list")
+            for event in messaging:
+                if (inc := self._parse_event(event)) is not None:
+                    out.append(inc)
+        return out
+
+    def _parse_event(self, ev: Any) -> Incoming | None:
+        sender = require_str(ev, "sender", "id")
+        timestamp = ev.get("timestamp")
+        common: dict[str, Any] = {
+            "platform": self.name,
+            "user_id": sender,
+            "address": {"page_id": str((ev.get("recipient") or {}).get("id", ""))},
+            "occurred_at": _ms(timestamp),
+        }
+        if "message" in ev:
+            msg = require(ev, "message")
+            if msg.get("is_echo"):
+                return None  # our own message, echoed back
+            common["event_id"] = event_key(require_str(msg, "mid"))
+            if (qr := msg.get("quick_reply")) and qr.get("payload"):
+                payload = str(qr["payload"])
+                return Incoming(
+                    kind=EventKind.POSTBACK, payload=payload, text=msg.get("text", ""), **common
+                )
+            attachments = msg.get("attachments")
+            if attachments:
+                first = attachments[0] if isinstance(attachments, list) else {}
+                media = "sticker" if msg.get("sticker_id") else str(first.get("type", "unknown"))
+                return Incoming(kind=EventKind.UNSUPPORTED, media_type=media, **common)
+            text = msg.get("text")
+            if not isinstance(text, str):
+                raise WebhookRejected(400, "message without text or attachments")
+            return Incoming(kind=EventKind.TEXT, text=text, **common)
+        if "postback" in ev:
+            postback = require(ev, "postback")
+            payload = require_str(postback, "payload")
+            mid = postback.get("mid")
+            common["event_id"] = (
+                event_key(mid) if mid else event_key(sender, require_str(ev, "timestamp"))
+            )
+            if payload == self.settings.get_started_payload:
+                return Incoming(kind=EventKind.FOLLOW, payload=payload, **common)
+            return Incoming(kind=EventKind.POSTBACK, payload=payload, **common)
+        for kind, media in (("reaction", "reaction"), ("message_edit", "edit")):
+            if kind in ev:
+                inner = ev[kind] if isinstance(ev[kind], dict) else {}
+                mid = inner.get("mid") or require_str(ev, "timestamp")
+                common["event_id"] = event_key(kind, mid, timestamp)
+                return Incoming(kind=EventKind.UNSUPPORTED, media_type=media, **common)
+        if any(key in ev for key in _IGNORED):
+            return None
+        UNKNOWN_EVENTS.labels(self.name).inc()
+        return None
+
+    # -- outbound --------------------------------------------------------------------------
+
+    def render(self, replies: tuple[Reply, ...]) -> list[dict[str, Any]]:
+        """Reply objects -> Send API `message` objects, quick replies on a reply's last part."""
+        s = self.settings
+        out: list[dict[str, Any]] = []
+        for reply in replies:
+            parts = split_text(reply.text, s.text_limit) or ([ELLIPSIS] if reply.buttons else [])
+            for i, part in enumerate(parts):
+                message: dict[str, Any] = {"text": part}
+                if i == len(parts) - 1 and reply.buttons:
+                    quick = self._quick_replies(reply.buttons)
+                    if quick:
+                        message["quick_replies"] = quick
+                out.append(message)
+        return out
+
+    def _quick_replies(self, buttons: tuple[Button, ...]) -> list[dict[str, Any]]:
+        s = self.settings
+        usable = [b for b in buttons if 0 < len(b.payload) <= s.payload_limit]
+        kept = usable[: s.quick_reply_limit]
+        if len(kept) < len(buttons):
+            DROPPED_BUTTONS.labels(self.name).inc(len(buttons) - len(kept))
+            log.warning("messenger: dropped %d buttons", len(buttons) - len(kept))
+        return [
+            {"content_type": "text", "title": shorten(b.label, s.title_limit), "payload": b.payload}
+            for b in kept
+        ]
+
+    def messaging_type(self, delivery: Delivery, now: datetime | None = None) -> dict[str, str]:
+        """The messaging_type (and tag) this delivery may use; {} if it may not be sent."""
+        seen = delivery.user_last_seen
+        if seen is None:
+            return {}
+        if seen.tzinfo is None:
+            seen = seen.replace(tzinfo=UTC)
+        age = (now or datetime.now(UTC)) - seen
+        if age <= STANDARD_WINDOW:
+            return {"messaging_type": "RESPONSE"}
+        if delivery.sender == "volunteer" and age <= HUMAN_AGENT_WINDOW:
+            return {"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}
+        return {}
+
+    async def send(self, delivery: Delivery) -> SendResult:
+        mtype = self.messaging_type(delivery)
+        if not mtype:
+            log.info("messenger: window closed for a %s reply", delivery.sender)
+            return SendResult(ok=False, permanent=True, reason=WINDOW_CLOSED)
+        for message in self.render(delivery.replies):
+            body = {"recipient": {"id": delivery.user_id}, **mtype, "message": message}
+            result = await self._post(body)
+            if not result.ok:
+                return result
+        return SendResult(ok=True)
+
+    async def _post(self, payload: dict[str, Any]) -> SendResult:
+        s = self.settings
+        url = f"{s.api_base.rstrip('/')}/{s.graph_version}/me/messages"
+        try:
+            async with self.http.post(
+                url,
+                params={"access_token": s.page_access_token},
+                json=payload,
+                timeout=aiohttp.ClientTimeout(total=s.timeout_s),
+            ) as resp:
+                status, text = resp.status, await resp.text()
+                retry_after = retry_after_header(resp.headers.get("Retry-After"))
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            log.warning("messenger: send failed: %s", type(exc).__name__)
+            return SendResult(ok=False, reason="messenger_network")
+        if 200 <= status < 300:
+            return SendResult(ok=True)
+        error = _graph_error(text)
+        code = error.get("code")
+        reason = f"messenger_http_{status}: {error.get('message', '')}"[:250]
+        if status == 429 or code in _RATE_LIMIT_CODES:
+            return SendResult(
+                ok=False, retry_after=retry_after or s.default_retry_after_s, reason=reason
+            )
+        if code == 10 and error.get("error_subcode") == 2018278:  # outside the allowed window
+            return SendResult(ok=False, permanent=True, reason=WINDOW_CLOSED)
+        return result_for_status(self.name, status, retry_after, reason)
+
+
+def _graph_error(text: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return {}
+    error = data.get("error") if isinstance(data, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
+def _ms(value: Any) -> datetime:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value / 1000, UTC)
+    return datetime.now(UTC)

@@ -1,0 +1,465 @@
+"""Evaluate NLU pipelines per language and write docs/nlu-report.md.
+
+    python -m nlu.evaluate [--content DIR] [--eval-dir DIR] [--config PATH ...]
+                           [--kfold K] [--out docs/nlu-report.md]
+
+For each pipeline config (default: nlu/rasa/config.yml and every
+nlu/rasa/alternatives/*.yml) it trains one multilingual model on the content examples
+(as deployed), measuring training time and peak memory of the ``rasa train`` process,
+serves it with ``rasa run --enable-api``, and sends every held-out example of
+``<eval-dir>/<lang>.yml`` through normalize -> RasaClient. Per language: top-1 accuracy,
+macro-F1, urgent recall (an urgent example predicted as any urgent intent), exact urgent
+recall, false-urgent rate (a non-urgent example predicted urgent), top confusions; and
+inference latency p50/p99 over all requests. The keyword fallback is scored on the same
+sets. ``--kfold K`` adds a K-fold cross-validation of the first config on the content
+examples themselves.
+
+Held-out file format (same shape as examples.yml): ``intents: {intent_id: [text, ...]}``;
+a list ``examples: [{text: ..., intent: ...}]`` is accepted too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from nlu.build_data import build, clean, example_files, load_examples, merge, to_rasa_yaml
+from nlu.client import RasaClient
+from nlu.keywords import KeywordClassifier
+from nlu.normalize import normalize
+from nlu.rasa_env import CONFIG, CONTENT_DIR, NLU_DIR, ROOT, rasa_bin, rasa_env
+from nlu.serve import free_port, start_server, stop_server, wait_ready
+from nlu.types import LANGUAGES, Prediction
+
+EVAL_DIR = NLU_DIR / "eval"
+REPORT = ROOT / "docs" / "nlu-report.md"
+NOTES = NLU_DIR / "report-notes.md"  # hand-written; appended to the generated report
+MIN_LATENCY_SAMPLES = 300
+
+# Runs rasa train as a child and prints the child's peak RSS (KiB on Linux) last.
+_MEASURE = (
+    "import resource, subprocess, sys\n"
+    "rc = subprocess.call(sys.argv[1:])\n"
+    "print('PEAK_RSS_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    "sys.exit(rc)\n"
+)
+
+
+def is_urgent(intent: str) -> bool:
+    return intent.startswith("urgent_")
+
+
+@dataclass(slots=True)
+class TrainResult:
+    model: Path
+    seconds: float
+    peak_mb: float
+
+
+@dataclass(slots=True)
+class LangScore:
+    n: int = 0
+    accuracy: float = 0.0
+    macro_f1: float = 0.0
+    urgent_recall: float | None = None
+    urgent_exact_recall: float | None = None
+    false_urgent_rate: float | None = None
+    confusions: list[tuple[str, str, int]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Calibration:
+    """How well the top confidence tracks correctness (over all held-out predictions)."""
+
+    ece: float = 0.0  # expected calibration error, 10 equal-width bins
+    mean_correct: float = 0.0
+    mean_wrong: float | None = None
+
+
+def calibration(confidences: list[float], correct: list[bool]) -> Calibration:
+    if not confidences:
+        return Calibration()
+    bins: dict[int, list[tuple[float, bool]]] = {}
+    for c, ok in zip(confidences, correct, strict=True):
+        bins.setdefault(min(int(c * 10), 9), []).append((c, ok))
+    n = len(confidences)
+    ece = sum(
+        len(b) / n * abs(statistics.fmean(c for c, _ in b) - statistics.fmean(ok for _, ok in b))
+        for b in bins.values()
+    )
+    right = [c for c, ok in zip(confidences, correct, strict=True) if ok]
+    wrong = [c for c, ok in zip(confidences, correct, strict=True) if not ok]
+    return Calibration(
+        ece, statistics.fmean(right) if right else 0.0, statistics.fmean(wrong) if wrong else None
+    )
+
+
+@dataclass(slots=True)
+class ConfigResult:
+    config: Path
+    train: TrainResult
+    ready_seconds: float
+    per_language: dict[str, LangScore]
+    keywords: dict[str, LangScore]
+    latency_p50_ms: float
+    latency_p99_ms: float
+    calibration: Calibration
+
+
+# --- data ----------------------------------------------------------------------------
+def load_eval(eval_dir: Path) -> dict[str, list[tuple[str, str]]]:
+    out: dict[str, list[tuple[str, str]]] = {}
+    for lang in LANGUAGES:
+        path = eval_dir / f"{lang}.yml"
+        if not path.is_file():
+            continue
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        items: list[tuple[str, str]] = []
+        for intent, texts in (data.get("intents") or {}).items():
+            items.extend((clean(str(t)), str(intent)) for t in texts or [])
+        for row in data.get("examples") or []:
+            items.append((clean(str(row["text"])), str(row["intent"])))
+        out[lang] = [(t, i) for t, i in items if t]
+    return out
+
+
+# --- training and serving ------------------------------------------------------------
+def train_measured(nlu_yml: Path, config: Path, out_dir: Path) -> TrainResult:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        sys.executable,
+        "-c",
+        _MEASURE,
+        str(rasa_bin()),
+        "train",
+        "nlu",
+        "--config",
+        str(config),
+        "--nlu",
+        str(nlu_yml),
+        "--out",
+        str(out_dir),
+        "--fixed-model-name",
+        "model",
+    ]
+    start = time.monotonic()
+    env = rasa_env()
+    # no training cache: every measurement is a full training
+    env["RASA_CACHE_DIRECTORY"] = str(out_dir / "cache")
+    env["RASA_MAX_CACHE_SIZE"] = "0"
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    seconds = time.monotonic() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"evaluate: training failed:\n{proc.stderr[-3000:]}")
+    peak_kb = 0
+    for line in proc.stdout.splitlines():
+        if line.startswith("PEAK_RSS_KB"):
+            peak_kb = int(line.split()[1])
+    return TrainResult(out_dir / "model.tar.gz", seconds, peak_kb / 1024)
+
+
+async def predict_all(
+    url: str, items: list[tuple[str, str]], language: str
+) -> tuple[list[Prediction], list[float]]:
+    preds: list[Prediction] = []
+    latencies: list[float] = []
+    async with RasaClient([url], timeout=30.0) as client:
+        for text, _ in items:
+            norm = normalize(text).text
+            start = time.perf_counter()
+            pred = await client.classify(norm, language)
+            latencies.append(time.perf_counter() - start)
+            if pred.source != "rasa":
+                raise SystemExit("evaluate: rasa did not answer")
+            preds.append(pred)
+    return preds, latencies
+
+
+async def latency_sample(url: str, texts: list[str]) -> list[float]:
+    out: list[float] = []
+    async with RasaClient([url], timeout=30.0) as client:
+        while len(out) < MIN_LATENCY_SAMPLES and texts:
+            for text in texts:
+                start = time.perf_counter()
+                await client.classify(text, "und")
+                out.append(time.perf_counter() - start)
+    return out
+
+
+# --- metrics -------------------------------------------------------------------------
+def score(gold: list[str], pred: list[str]) -> LangScore:
+    n = len(gold)
+    s = LangScore(n=n)
+    if not n:
+        return s
+    s.accuracy = sum(g == p for g, p in zip(gold, pred, strict=True)) / n
+    f1s = []
+    for label in sorted(set(gold) | set(pred)):
+        tp = sum(g == label and p == label for g, p in zip(gold, pred, strict=True))
+        fp = sum(g != label and p == label for g, p in zip(gold, pred, strict=True))
+        fn = sum(g == label and p != label for g, p in zip(gold, pred, strict=True))
+        f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    s.macro_f1 = statistics.fmean(f1s)
+    urgent = [(g, p) for g, p in zip(gold, pred, strict=True) if is_urgent(g)]
+    other = [(g, p) for g, p in zip(gold, pred, strict=True) if not is_urgent(g)]
+    if urgent:
+        s.urgent_recall = sum(is_urgent(p) for _, p in urgent) / len(urgent)
+        s.urgent_exact_recall = sum(g == p for g, p in urgent) / len(urgent)
+    if other:
+        s.false_urgent_rate = sum(is_urgent(p) for _, p in other) / len(other)
+    pairs = Counter((g, p) for g, p in zip(gold, pred, strict=True) if g != p)
+    s.confusions = [(g, p, c) for (g, p), c in pairs.most_common(5)]
+    return s
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    idx = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[idx]
+
+
+# --- runs ----------------------------------------------------------------------------
+def evaluate_config(
+    config: Path, content: Path, evalsets: dict[str, list[tuple[str, str]]], work: Path
+) -> ConfigResult:
+    built = build(content, work / "data", config)
+    print(f"evaluate: training {config.name} on {built.examples} examples", file=sys.stderr)
+    trained = train_measured(built.path, config, work / "model")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with open(work / "rasa.log", "wb") as log:
+        proc = start_server(trained.model, port, log)
+    try:
+        ready = wait_ready(url, proc)
+        per_language: dict[str, LangScore] = {}
+        latencies: list[float] = []
+        confidences: list[float] = []
+        correct: list[bool] = []
+        for lang, items in evalsets.items():
+            preds, lat = asyncio.run(predict_all(url, items, lang))
+            latencies.extend(lat)
+            confidences.extend(p.confidence for p in preds)
+            correct.extend(p.intent == i for p, (_, i) in zip(preds, items, strict=True))
+            per_language[lang] = score([i for _, i in items], [p.intent for p in preds])
+        texts = [normalize(t).text for items in evalsets.values() for t, _ in items]
+        latencies.extend(asyncio.run(latency_sample(url, texts)))
+    finally:
+        stop_server(proc)
+    kw = KeywordClassifier.from_content(content)
+    keywords = {
+        lang: score(
+            [i for _, i in items], [kw.predict(normalize(t).text, lang).intent for t, _ in items]
+        )
+        for lang, items in evalsets.items()
+    }
+    return ConfigResult(
+        config,
+        trained,
+        ready,
+        per_language,
+        keywords,
+        percentile(latencies, 50) * 1000,
+        percentile(latencies, 99) * 1000,
+        calibration(confidences, correct),
+    )
+
+
+def kfold(config: Path, content: Path, k: int, work: Path) -> dict[str, LangScore]:
+    """K-fold over the content examples: one multilingual model per fold."""
+    rng = random.Random(13)
+    per_lang = {f.parent.name: load_examples(f) for f in example_files(content)}
+    rows = [
+        (lang, intent, text)
+        for lang, intents in per_lang.items()
+        for intent, texts in intents.items()
+        for text in texts
+    ]
+    rng.shuffle(rows)
+    gold: dict[str, list[str]] = {lang: [] for lang in per_lang}
+    pred: dict[str, list[str]] = {lang: [] for lang in per_lang}
+    for fold in range(k):
+        test = [r for i, r in enumerate(rows) if i % k == fold]
+        train_rows = [r for i, r in enumerate(rows) if i % k != fold]
+        intents: dict[str, list[str]] = {}
+        for _, intent, text in train_rows:
+            intents.setdefault(intent, []).append(text)
+        fold_dir = work / f"fold{fold}"
+        fold_dir.mkdir(parents=True)
+        nlu_yml = fold_dir / "nlu.yml"
+        nlu_yml.write_text(to_rasa_yaml(merge([intents])), encoding="utf-8")
+        print(f"evaluate: k-fold {fold + 1}/{k}", file=sys.stderr)
+        trained = train_measured(nlu_yml, config, fold_dir / "model")
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        with open(fold_dir / "rasa.log", "wb") as log:
+            proc = start_server(trained.model, port, log)
+        try:
+            wait_ready(url, proc)
+            for lang in per_lang:
+                items = [(t, i) for lg, i, t in test if lg == lang]
+                preds, _ = asyncio.run(predict_all(url, items, lang))
+                gold[lang].extend(i for _, i in items)
+                pred[lang].extend(p.intent for p in preds)
+        finally:
+            stop_server(proc)
+    return {lang: score(gold[lang], pred[lang]) for lang in per_lang}
+
+
+# --- report --------------------------------------------------------------------------
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.1f}%"
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _lang_table(scores: dict[str, LangScore]) -> list[str]:
+    lines = [
+        "| lang | n | top-1 acc | macro-F1 | urgent recall (any / exact) | false-urgent rate "
+        "| top confusions (gold → predicted ×n) |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for lang, s in scores.items():
+        conf = "; ".join(f"{g} → {p} ×{c}" for g, p, c in s.confusions[:3]) or "–"
+        lines.append(
+            f"| {lang} | {s.n} | {_pct(s.accuracy)} | {_pct(s.macro_f1)} | "
+            f"{_pct(s.urgent_recall)} / {_pct(s.urgent_exact_recall)} | "
+            f"{_pct(s.false_urgent_rate)} | {conf} |"
+        )
+    return lines
+
+
+def mean_of(scores: dict[str, LangScore], attr: str) -> float:
+    vals = [getattr(s, attr) for s in scores.values() if getattr(s, attr) is not None]
+    return statistics.fmean(vals) if vals else 0.0
+
+
+def choose(results: list[ConfigResult]) -> ConfigResult:
+    """Highest mean urgent recall, then macro-F1, then the faster training."""
+    return max(
+        results,
+        key=lambda r: (
+            round(mean_of(r.per_language, "urgent_recall"), 3),
+            round(mean_of(r.per_language, "macro_f1"), 3),
+            -r.train.seconds,
+        ),
+    )
+
+
+def render(
+    results: list[ConfigResult],
+    folds: dict[str, LangScore] | None,
+    k: int,
+    content: Path,
+    eval_dir: Path,
+    evalsets: dict[str, list[tuple[str, str]]],
+) -> str:
+    best = choose(results)
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    out = [
+        "# NLU evaluation report",
+        "",
+        f"Generated by `python -m nlu.evaluate` on {stamp}.",
+        f"Training content: `{_rel(content)}` "
+        f"({', '.join(f.parent.name for f in example_files(content))}); held-out sets: "
+        f"`{_rel(eval_dir)}` ({', '.join(f'{lang}: {len(v)}' for lang, v in evalsets.items())}).",
+        "One multilingual model per pipeline, trained on every language's examples, as deployed.",
+        "Urgent recall counts an urgent example predicted as any urgent intent (escalation "
+        "happens either way); exact counts the right urgent intent. Latency is the client's "
+        "round trip to `rasa run` on localhost (normalize excluded), one request at a time.",
+        "",
+        "## Pipelines",
+        "",
+        "| config | train time | train peak RSS | server ready | mean acc | mean macro-F1 "
+        "| mean urgent recall | mean false-urgent | parse p50 | parse p99 "
+        "| ECE | mean conf right / wrong |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in results:
+        out.append(
+            f"| `{_rel(r.config)}` | {r.train.seconds:.1f} s | {r.train.peak_mb:.0f} MB | "
+            f"{r.ready_seconds:.1f} s | {_pct(mean_of(r.per_language, 'accuracy'))} | "
+            f"{_pct(mean_of(r.per_language, 'macro_f1'))} | "
+            f"{_pct(mean_of(r.per_language, 'urgent_recall'))} | "
+            f"{_pct(mean_of(r.per_language, 'false_urgent_rate'))} | "
+            f"{r.latency_p50_ms:.1f} ms | {r.latency_p99_ms:.1f} ms | "
+            f"{r.calibration.ece:.3f} | {r.calibration.mean_correct:.2f} / "
+            f"{'–' if r.calibration.mean_wrong is None else f'{r.calibration.mean_wrong:.2f}'} |"
+        )
+    out += [
+        "",
+        f"**Best by the rule (urgent recall, then macro-F1, then training time):** "
+        f"`{_rel(best.config)}`.",
+        "",
+    ]
+    for r in results:
+        out += [f"## `{_rel(r.config)}` per language", "", *_lang_table(r.per_language), ""]
+    out += [
+        "## Keyword fallback (Rasa down) on the same sets",
+        "",
+        *_lang_table(results[0].keywords),
+        "",
+    ]
+    if folds:
+        out += [
+            f"## {k}-fold cross-validation of `{_rel(results[0].config)}` on the content examples",
+            "",
+            *_lang_table(folds),
+            "",
+        ]
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--content", type=Path, default=CONTENT_DIR)
+    parser.add_argument("--eval-dir", type=Path, default=EVAL_DIR)
+    parser.add_argument("--config", type=Path, action="append", dest="configs")
+    parser.add_argument("--kfold", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=REPORT)
+    parser.add_argument(
+        "--append", type=Path, default=NOTES, help="markdown appended to the report"
+    )
+    args = parser.parse_args(argv)
+    configs = args.configs or [CONFIG, *sorted((CONFIG.parent / "alternatives").glob("*.yml"))]
+    content = args.content.resolve()
+    evalsets = load_eval(args.eval_dir)
+    if not evalsets and not args.kfold:
+        raise SystemExit(f"evaluate: no <lang>.yml in {args.eval_dir} (or use --kfold K)")
+    results = []
+    with tempfile.TemporaryDirectory(prefix="nlu-eval-") as tmp:
+        for n, config in enumerate(configs):
+            work = Path(tmp) / f"c{n}"
+            results.append(evaluate_config(config.resolve(), content, evalsets, work))
+        folds = (
+            kfold(configs[0].resolve(), content, args.kfold, Path(tmp) / "kfold")
+            if args.kfold > 1
+            else None
+        )
+    text = render(results, folds, args.kfold, content, args.eval_dir, evalsets)
+    if args.append and args.append.is_file():
+        text += "\n" + args.append.read_text(encoding="utf-8")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+    print(args.out)
+
+
+if __name__ == "__main__":
+    main()

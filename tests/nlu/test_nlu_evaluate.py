@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nlu.evaluate import calibration, load_eval, percentile, score
+
+
+def test_score_per_language_metrics() -> None:
+    gold = ["wage_unpaid", "urgent_trapped", "greet", "urgent_violence", "menu"]
+    pred = ["wage_unpaid", "urgent_violence", "urgent_trapped", "menu", "menu"]
+    s = score(gold, pred)
+    assert s.n == 5
+    assert s.accuracy == pytest.approx(0.4)
+    assert s.urgent_recall == pytest.approx(0.5)  # trapped -> violence still escalates
+    assert s.urgent_exact_recall == 0.0
+    assert s.false_urgent_rate == pytest.approx(1 / 3)  # greet -> urgent_trapped
+    assert ("urgent_trapped", "urgent_violence", 1) in s.confusions
+    # labels: wage_unpaid 1.0, menu 2/3, others 0
+    assert s.macro_f1 == pytest.approx((1.0 + 2 / 3) / 5)
+
+
+def test_calibration_and_percentile() -> None:
+    cal = calibration([0.95, 0.95, 0.95, 0.95], [True, True, True, False])
+    assert cal.ece == pytest.approx(0.2)
+    assert cal.mean_wrong == pytest.approx(0.95)
+    assert percentile([5.0, 1.0, 3.0], 50) == 3.0
+    assert percentile(list(range(101)), 99) == 99
+
+
+def test_load_eval_accepts_both_shapes(tmp_path: Path) -> None:
+    (tmp_path / "th.yml").write_text(
+        "language: th\nintents:\n  greet: [สวัสดี]\nexamples:\n  - {text: เมนู, intent: menu}\n",
+        encoding="utf-8",
+    )
+    assert load_eval(tmp_path) == {"th": [("สวัสดี", "greet"), ("เมนู", "menu")]}
