@@ -1,7 +1,9 @@
 """Scale-out on PostgreSQL: two `bot run` web processes without embedded workers and two
-`bot worker` processes share one database. Load goes to both webs, some events are
-redelivered to the other web, and every event is answered exactly once, in order per
-sender. (Throughput numbers live in docs/benchmarks.md; nothing here is a benchmark.)
+`bot worker` processes share one database. Web chat messages and Telegram updates (to the
+fake Telegram of tests/fakes) go to both webs, some are redelivered to the other web, and
+every event is answered exactly once, in order per sender: counted by idempotency key, by
+outbox row, by the workers' logs and by what the fake platform received. (Throughput
+numbers live in docs/benchmarks.md; nothing here is a benchmark.)
 """
 
 from __future__ import annotations
@@ -18,15 +20,41 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
+from bot.crypto import Vault
 from bot.storage.db import create_engine, session_factory
 from bot.storage.models import InboxEvent, OutboxMessage
-from tests.support import dead_nlu_url, free_port, process_environment, start_process, wait_until
+from tests.fakes.telegram import FakeTelegram
+from tests.support import (
+    TEST_SECRETS,
+    dead_nlu_url,
+    free_port,
+    process_environment,
+    start_process,
+    wait_until,
+)
 
 pytestmark = pytest.mark.postgres
 
 SENDERS = 60
 PER_SENDER = 4
 REDELIVERED = 40  # events posted a second time, to the other web process
+CHATS = 20  # Telegram chats
+PER_CHAT = 3
+TELEGRAM_SECRET = "tg-webhook-secret_0123456789"
+
+
+def telegram_update(chat: int, n: int) -> dict:
+    user = {"id": 7_000_000 + chat, "is_bot": False, "first_name": "W"}
+    return {
+        "update_id": 900_000 + n,
+        "message": {
+            "message_id": 100 + n,
+            "from": user,
+            "chat": {"id": user["id"], "first_name": "W", "type": "private"},
+            "date": 1735689600 + n,
+            "text": ("my boss did not pay my salary", "menu", "help")[n % 3],
+        },
+    }
 
 
 def logged(path: Path, event: str, key: str) -> list:
@@ -95,8 +123,16 @@ async def wait_healthy(http: aiohttp.ClientSession, base: str, proc: subprocess.
 
 
 async def test_two_webs_two_workers_reply_exactly_once(postgres_url: str, tmp_path: Path) -> None:
+    telegram = FakeTelegram()
+    await telegram.start()
     env = process_environment(
-        postgres_url, NLU_URL=dead_nlu_url(), BOT__SERVICE__EMBEDDED_WORKER="false"
+        postgres_url,
+        NLU_URL=dead_nlu_url(),
+        BOT__SERVICE__EMBEDDED_WORKER="false",
+        TELEGRAM_BOT_TOKEN=telegram.token,
+        TELEGRAM_SECRET_TOKEN=TELEGRAM_SECRET,
+        TELEGRAM_API_BASE=telegram.url,
+        BOT__CHANNELS__TELEGRAM__PER_CHAT_INTERVAL_S="0",
     )
     procs = Processes()
     ports = [free_port(), free_port()]
@@ -120,12 +156,27 @@ async def test_two_webs_two_workers_reply_exactly_once(postgres_url: str, tmp_pa
                 async with gate, http.post(f"{base}/chat/messages", json=body) as resp:
                     return resp.status
 
+            async def post_telegram(base: str, update: dict) -> int:
+                headers = {"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}
+                async with (
+                    gate,
+                    http.post(f"{base}/webhooks/telegram", json=update, headers=headers) as resp,
+                ):
+                    return resp.status
+
             # Each sender's messages go out in order, alternating between the two webs.
             async def sender(s: int) -> list[int]:
                 statuses = []
                 for m in range(PER_SENDER):
                     n = s * PER_SENDER + m
                     statuses.append(await post(bases[n % 2], webchat_body(s, n)))
+                return statuses
+
+            async def chat(c: int) -> list[int]:
+                statuses = []
+                for m in range(PER_CHAT):
+                    n = c * PER_CHAT + m
+                    statuses.append(await post_telegram(bases[n % 2], telegram_update(c, n)))
                 return statuses
 
             statuses = [
@@ -138,8 +189,15 @@ async def test_two_webs_two_workers_reply_exactly_once(postgres_url: str, tmp_pa
                 for n in range(0, SENDERS * PER_SENDER, SENDERS * PER_SENDER // REDELIVERED)
             ]
             assert set(await asyncio.gather(*again)) == {200}
+            tg = [st for sts in await asyncio.gather(*map(chat, range(CHATS))) for st in sts]
+            assert tg == [200] * (CHATS * PER_CHAT)
+            tg_again = [
+                post_telegram(bases[(n + 1) % 2], telegram_update(n // PER_CHAT, n))
+                for n in range(0, CHATS * PER_CHAT, 3)
+            ]
+            assert set(await asyncio.gather(*tg_again)) == {200}
 
-        expected = SENDERS * PER_SENDER
+        expected = SENDERS * PER_SENDER + CHATS * PER_CHAT
 
         async def answered() -> bool:
             inbox, outbox = await rows(postgres_url)
@@ -152,6 +210,7 @@ async def test_two_webs_two_workers_reply_exactly_once(postgres_url: str, tmp_pa
         await asyncio.sleep(1.0)  # a late duplicate would show up now
     finally:
         procs.stop()
+        await telegram.stop()
 
     inbox, outbox = await rows(postgres_url)
     assert len(inbox) == expected  # redeliveries never became rows
@@ -166,6 +225,14 @@ async def test_two_webs_two_workers_reply_exactly_once(postgres_url: str, tmp_pa
     assert set(handled.values()) == {1} and len(handled) == expected
     assert set(sent.values()) == {1} and len(sent) == expected
     # Both webs took events, both workers did work: the load really was shared.
+    # The fake Telegram got each reply once: one sendMessage per reply part of each
+    # Telegram outbox row, and every chat got answers to each of its updates.
+    vault = Vault((TEST_SECRETS["ENCRYPTION_KEYS"],))
+    telegram_rows = [r for r in outbox if r.platform == "telegram"]
+    parts = sum(len(vault.decrypt_json(r.payload_enc)["replies"]) for r in telegram_rows)
+    assert len(telegram_rows) == CHATS * PER_CHAT
+    assert len(telegram.messages()) == parts
+    assert len({m["chat_id"] for m in telegram.messages()}) == CHATS
     accepted = [sum(logged(log, "webhook_accepted", "stored")) for log in web_logs]
     assert sum(accepted) == expected and min(accepted) > 0
     assert all(logged(log, "inbox_event_handled", "inbox_id") for log in worker_logs)
