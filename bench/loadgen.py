@@ -40,6 +40,8 @@ def request_for(target: str, url: str, message: dict) -> tuple[str, dict]:
         else:
             body["text"] = message["text"]
         return f"{url}/chat/messages", body
+    if target == "rasa-parse":
+        return f"{url}/model/parse", {"text": message.get("text", "")}
     if target == "rasa-rest":
         return f"{url}/webhooks/rest/webhook", {
             "sender": message["session"],
@@ -120,7 +122,7 @@ async def run(args: argparse.Namespace, messages: list[dict]) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--target", choices=["webchat", "rasa-rest"], required=True)
+    parser.add_argument("--target", choices=["webchat", "rasa-rest", "rasa-parse"], required=True)
     parser.add_argument("--url", required=True)
     parser.add_argument("--messages", required=True)
     parser.add_argument("--rate", type=float, default=0.0, help="messages/s (open loop)")

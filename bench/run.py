@@ -754,6 +754,31 @@ def fig_nonlu(ctx: dict, bot: BotSetup) -> dict:
     return out
 
 
+def fig_nlucpu(ctx: dict, bot: BotSetup) -> dict:
+    """CPU the Rasa NLU server spends per /model/parse (the bot's share of the NLU cost)."""
+    folder = SCRATCH / "nlucpu"
+    proc: Proc = ctx["rasa_proc"]
+    messages = text_messages(ctx.get("nlucpu_messages", 300), sessions=1, salt=600)
+    cpu0 = proc.cpu()
+    sent = loadgen(
+        "rasa-parse",
+        ctx["rasa_url"],
+        messages,
+        folder,
+        "parse",
+        concurrency=2,
+        duration=120,
+        timeout=30,
+    )
+    cpu = proc.cpu() - cpu0
+    ok = [r for r in sent if r["status"] == 200]
+    return {
+        "parses": len(ok),
+        "rasa_cpu_ms_per_parse": round(cpu * 1000 / max(len(ok), 1), 2),
+        "latency": summary([r["t_done"] - r["t_send"] for r in ok]),
+    }
+
+
 def fig_memory(ctx: dict, bot: BotSetup) -> dict:
     folder = SCRATCH / "memory"
     shutil.rmtree(folder, ignore_errors=True)
@@ -1131,7 +1156,7 @@ def machine() -> dict:
     }
 
 
-FIGURES = ("overhead", "nonlu", "memory", "peer", "growth", "workers")
+FIGURES = ("overhead", "nonlu", "memory", "peer", "nlucpu", "growth", "workers")
 
 
 def main(argv: list[str] | None = None) -> None:
