@@ -9,6 +9,8 @@ import json
 import sys
 from pathlib import Path
 
+from bench.run import best_at_p99
+
 
 def _ms(summary: dict, key: str) -> str:
     value = summary.get(key)
@@ -23,6 +25,17 @@ def table(header: list[str], rows: list[list[object]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def equal_p99(f: dict, target_ms: float) -> list[object]:
+    ours, theirs = best_at_p99(f["bot"], target_ms), best_at_p99(f["peer"], target_ms)
+    return [f"≤ {target_ms:,.0f} ms", ours, theirs, round(ours / theirs, 2) if theirs else "–"]
+
+
+def saturation(f: dict) -> list[object]:
+    ours = max(s["throughput_per_s"] for s in f["bot"])
+    theirs = max(s["throughput_per_s"] for s in f["peer"])
+    return ["best replies/s at any p99", ours, theirs, round(ours / theirs, 2) if theirs else "–"]
 
 
 def render(results: dict) -> str:
@@ -87,8 +100,11 @@ def render(results: dict) -> str:
                 ],
                 rows,
             )
-            + f"\n\nAt p99 ≤ {f['p99_target_ms']:.0f} ms: bot {f['bot_per_s_at_p99']}/s,"
-            f" Rasa REST {f['peer_per_s_at_p99']}/s, ratio {f['ratio']}."
+            + "\n\n"
+            + table(
+                ["p99 target", "bot replies/s", "Rasa REST replies/s", "ratio bot / Rasa"],
+                [*(equal_p99(f, t) for t in (500, 1000, 2500)), saturation(f)],
+            )
         )
     if "nonlu" in figs:
         f = figs["nonlu"]
@@ -151,6 +167,13 @@ def render(results: dict) -> str:
                     ["Rasa NLU server RSS at the end (MB)", f.get("rasa_nlu_rss_mb_end")],
                 ],
             )
+        )
+    if "nlucpu" in figs:
+        f = figs["nlucpu"]
+        out.append(
+            f"### Rasa NLU CPU\n\n{f['parses']} `/model/parse` calls (2 at a time):"
+            f" {f['rasa_cpu_ms_per_parse']} ms CPU each in the Rasa process; latency p50"
+            f" {_ms(f['latency'], 'p50_ms')} ms, p99 {_ms(f['latency'], 'p99_ms')} ms."
         )
     if "growth" in figs:
         rows = []
