@@ -1167,6 +1167,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--peer-model", type=Path, default=peer_model)
     parser.add_argument("--baseline-root", type=Path, help="also run 'overhead' on this checkout")
     parser.add_argument("--baseline-python", default=None)
+    parser.add_argument("--growth-sizes", default="", help="e.g. 100000 (default 1k,10k,100k)")
     parser.add_argument("--stub-nlu", action="store_true", help="fake Rasa (smoke test)")
     parser.add_argument("--quick", action="store_true", help="smaller counts (smoke test)")
     args = parser.parse_args(argv)
@@ -1188,6 +1189,8 @@ def main(argv: list[str] | None = None) -> None:
             workers_messages=300,
             workers_text_messages=60,
         )
+    if args.growth_sizes:
+        ctx["growth_sizes"] = [int(x) for x in args.growth_sizes.split(",")]
     results: dict = {"machine": machine(), "figures": {}}
     if args.out.exists():
         results["figures"] = json.loads(args.out.read_text()).get("figures", {})
@@ -1221,6 +1224,7 @@ def main(argv: list[str] | None = None) -> None:
             started = time.monotonic()
             figure = globals()[f"fig_{name}"](ctx, bot)
             figure["elapsed_s"] = round(time.monotonic() - started, 1)
+            figure["machine"] = machine()  # load average right after this figure
             results["figures"][name] = figure
             if name == "overhead" and args.baseline_root:
                 base = BotSetup(args.baseline_root, args.baseline_python or PYTHON)
