@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import psutil
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,6 +46,13 @@ SECRETS = {
     "ENCRYPTION_KEYS": "TjBxX3ZUNFlsc1dUbjJ5Y3JRcXd4S0hGbU5aaGJ0c0U=",
 }
 P99_TARGET = 0.5  # seconds: "equal p99" for the peer comparison
+
+
+def psutil():  # type: ignore[no-untyped-def]
+    """psutil, imported when measuring (it is not a dependency of the bot itself)."""
+    import psutil as module
+
+    return module
 
 
 # --- processes -----------------------------------------------------------------------
@@ -63,15 +69,15 @@ class Proc:
 
     def rss(self) -> int:
         try:
-            return psutil.Process(self.pid).memory_info().rss
-        except psutil.NoSuchProcess:
+            return psutil().Process(self.pid).memory_info().rss
+        except psutil().NoSuchProcess:
             return 0
 
     def cpu(self) -> float:
         """CPU seconds (user + system) used so far: robust against a busy machine."""
         try:
-            times = psutil.Process(self.pid).cpu_times()
-        except psutil.NoSuchProcess:
+            times = psutil().Process(self.pid).cpu_times()
+        except psutil().NoSuchProcess:
             return 0.0
         return times.user + times.system
 
@@ -1148,7 +1154,7 @@ def machine() -> dict:
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
-        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "memory_gb": round(psutil().virtual_memory().total / 2**30, 1),
         "kernel": platform.release(),
         "python": platform.python_version(),
         "loadavg_at_start": [round(x, 2) for x in load],
