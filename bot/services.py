@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -26,3 +27,6 @@ class Services:
     keywords: KeywordClassifier  # the safety net, checked on every message
     channels: dict[str, Channel] = field(default_factory=dict)
     http: aiohttp.ClientSession | None = None
+    # Set when a webhook stored new events: an idle worker in this process starts at once
+    # instead of at its next poll (a worker in another process still polls).
+    wakeup: asyncio.Event = field(default_factory=asyncio.Event)

@@ -45,6 +45,8 @@ def make_webhook(services: Services, channel: Channel) -> web.Handler:
         stored = await inbox.accept(
             services.db, services.vault, services.settings.pseudonym_key, events
         )
+        if stored:
+            services.wakeup.set()
         log.info("webhook_accepted", platform=channel.name, events=len(events), stored=stored)
         return web.json_response({"ok": True})
 

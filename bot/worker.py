@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from datetime import datetime
 
@@ -54,9 +53,24 @@ class Worker:
                 log.error("worker_cycle_failed", error=type(exc).__name__)
                 handled = sent = 0
             if handled == 0 and sent == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.settings.worker_poll_interval)
+                await self._idle(stop)
         log.info("worker_stopped")
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        """Wait for the poll interval, a webhook of this process storing events, or stop."""
+        wakeup = self.services.wakeup
+        if not wakeup.is_set():
+            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wakeup.wait())]
+            try:
+                await asyncio.wait(
+                    waiters,
+                    timeout=self.settings.worker_poll_interval,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            finally:
+                for waiter in waiters:
+                    waiter.cancel()
+        wakeup.clear()
 
     async def run_periodic_jobs(self) -> None:
         """Jobs that are safe to run in every worker at once (each claims its own rows)."""
@@ -185,12 +199,24 @@ class Worker:
             await outbox.mark_retry(session, row_id, lease_end, delay, reason)
 
 
+# Rows still waiting, busy or dead-lettered. Finished rows ("done", "sent") are history that
+# grows without bound: counting them made every /healthz and /metrics scan the whole table
+# (O(rows); ~50 ms at 100k), while these states are an index range scan on (state, ...).
+QUEUE_STATES = {
+    "inbox": ("pending", "processing", "dead"),
+    "outbox": ("pending", "sending", "dead", "unknown"),
+}
+
+
 async def queue_depths(services: Services) -> dict[tuple[str, str], int]:
-    depths: dict[tuple[str, str], int] = {}
+    # Every state is reported, zeros included, so a gauge never keeps a stale value.
+    depths = {(name, state): 0 for name, states in QUEUE_STATES.items() for state in states}
     async with services.db() as session:
         for name, model in (("inbox", InboxEvent), ("outbox", OutboxMessage)):
             rows = await session.execute(
-                select(model.state, func.count()).where(model.state != "done").group_by(model.state)
+                select(model.state, func.count())
+                .where(model.state.in_(QUEUE_STATES[name]))
+                .group_by(model.state)
             )
             for state, count in rows.all():
                 depths[(name, state)] = count
