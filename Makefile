@@ -6,19 +6,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup venv rasa browser model migrate env lint format audit nlu-eval clean
+.PHONY: run test setup sysdeps venv rasa model migrate env lint format audit nlu-eval clean
 
 run: setup migrate model
 	$(BIN)/honcho start -f Procfile web nlu
 
-test: setup model browser
+test: setup model
 	$(BIN)/python -m pytest -ra $(PYTEST_ARGS)
 
-setup: venv rasa env
+setup: sysdeps venv rasa env
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml | sysdeps
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
@@ -27,12 +27,15 @@ $(STAMP): pyproject.toml
 rasa:
 	bash nlu/setup_rasa.sh
 
-# Debian's chromium for the console's browser test (Playwright cannot download browsers here).
-browser:
-	@command -v chromium >/dev/null || { \
+# Debian packages: ICU headers for PyICU (Zawgyi conversion) and chromium for the console's
+# browser test (Playwright cannot download browsers here). Installed only where missing.
+SYSTEM_PACKAGES := libicu-dev pkg-config g++ chromium
+sysdeps:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
-	  else echo "browser tests will be skipped: install Debian's chromium (apt-get install chromium)"; fi; }
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "missing Debian packages: $$missing (sudo apt-get install $$missing)"; exit 1; fi; fi
 
 # Local secrets for the embedded default; honcho and the tests read .env.
 env: $(STAMP)
