@@ -37,13 +37,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
+from cryptography.fernet import Fernet
 
 REPO = Path(__file__).resolve().parents[1]
 SCRATCH = Path(os.environ.get("BENCH_SCRATCH", "/work/scratch-bench"))
 PYTHON = sys.executable
 SECRETS = {
     "PSEUDONYM_KEY": "bench-pseudonym-key-0123456789",
-    "ENCRYPTION_KEYS": "TjBxX3ZUNFlsc1dUbjJ5Y3JRcXd4S0hGbU5aaGJ0c0U=",
+    # a fresh key each run: every process of one run shares this dict's value
+    "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
 }
 P99_TARGET = 0.5  # seconds: "equal p99" for the peer comparison
 
