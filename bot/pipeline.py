@@ -23,7 +23,13 @@ from bot.outbox import enqueue
 from bot.services import Services
 from bot.storage.models import InboxEvent, Message, utcnow
 from handlers.answers import answer_topic
-from handlers.base import INTENT_HANDLERS, POSTBACK_HANDLERS, Turn
+from handlers.base import (
+    INTENT_HANDLERS,
+    POSTBACK_HANDLERS,
+    Turn,
+    leave_flow_on_foreign_postback,
+    text_flow_handler,
+)
 from handlers.escalation import relay_to_volunteer, safety_net
 from handlers.menus import clarify, show_menu
 from handlers.onboarding import privacy_notice_due, welcome
@@ -119,6 +125,7 @@ async def _route(turn: Turn) -> tuple[str, list[Reply]]:
         return "unsupported", [Reply(turn.ui("text_only"), (turn.button("menu_button", "menu"),))]
     if event.kind is EventKind.POSTBACK:
         prefix = event.payload.partition(":")[0]
+        leave_flow_on_foreign_postback(turn)
         handler = POSTBACK_HANDLERS.get(prefix, show_menu)
         return "postback", await handler(turn)
     return await _route_text(turn)
@@ -160,12 +167,22 @@ async def _route_text(turn: Turn) -> tuple[str, list[Reply]]:
         return "relayed", await relay_to_volunteer(turn)
     if not turn.text:
         return "empty", [Reply(turn.ui("empty_text"), (turn.button("menu_button", "menu"),))]
-    if not _has_words(turn.text):
+    if not _has_words(turn.text) and text_flow_handler(turn) is None:
         return "menu", await show_menu(turn)
     command = COMMAND_WORDS.get(turn.text.casefold().strip(" .!"))
     if command is not None:
         turn.event = replace(turn.event, payload=command)
+        leave_flow_on_foreign_postback(turn)
         return "command", await POSTBACK_HANDLERS[command](turn)
+    flow_handler = text_flow_handler(turn)
+    if flow_handler is not None:
+        # A flow waits for typed text (e.g. where it happened): the text is an answer, not
+        # a question, so it skips the NLU. Safety first: the keyword safety net runs before
+        # (keywords only; an NLU guess on a place name must not derail the flow).
+        urgent = await safety_net(turn, settings.urgent_threshold)
+        if urgent is not None:
+            return "urgent", urgent
+        return "flow", await flow_handler(turn)
     recent = await messages_last_minute(turn)
     limit = settings.max_messages_per_minute
     if recent > limit:

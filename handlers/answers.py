@@ -19,6 +19,8 @@ async def answer_topic(turn: Turn, topic_id: str) -> list[Reply]:
     if text.draft and text.language != "en":
         body += f"\n\n({turn.ui('draft_notice')})"
     buttons = tuple(topic_button(turn, t) for t in turn.content.related(topic_id)[:4])
+    if topic_id == "trafficking_signs":  # offer the screening (handlers.structured_flows)
+        buttons = (turn.button("screening_button", "screening"), *buttons)
     return [Reply(body, (*buttons, menu_button(turn)))]
 
 

@@ -76,3 +76,34 @@ def on_postback(*prefixes: str) -> Callable[[Handler], Handler]:
 def postback_argument(turn: Turn) -> str:
     _, _, argument = turn.event.payload.partition(":")
     return argument
+
+
+# Flows that wait for typed text (conversation.flow = {"name": ..., "awaits_text": True}):
+# bot.pipeline hands such a text to FLOW_TEXT_HANDLERS[name] instead of the NLU, after the
+# keyword safety net. FLOW_PREFIXES[name]: the postbacks that belong to the flow; any other
+# postback (menu, topic, ...) means the worker left it, and the flow is dropped.
+FLOW_TEXT_HANDLERS: dict[str, Handler] = {}
+FLOW_PREFIXES: dict[str, frozenset[str]] = {}
+
+
+def on_flow_text(name: str, prefixes: tuple[str, ...]) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        FLOW_TEXT_HANDLERS[name] = handler
+        FLOW_PREFIXES[name] = frozenset(prefixes)
+        return handler
+
+    return register
+
+
+def text_flow_handler(turn: Turn) -> Handler | None:
+    flow = turn.conversation.flow or {}
+    if not flow.get("awaits_text"):
+        return None
+    return FLOW_TEXT_HANDLERS.get(str(flow.get("name")))
+
+
+def leave_flow_on_foreign_postback(turn: Turn) -> None:
+    flow = turn.conversation.flow or {}
+    name = str(flow.get("name"))
+    if name in FLOW_PREFIXES and turn.event.payload.partition(":")[0] not in FLOW_PREFIXES[name]:
+        turn.conversation.flow = None

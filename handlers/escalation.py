@@ -14,7 +14,7 @@ from bot.routing import Candidate, Need, load_rules, route
 from bot.storage.models import AuditEvent, Case, Organisation, utcnow
 from bot.urgency import urgent_intent
 from handlers.answers import safety_text
-from handlers.base import Turn, on_intent, on_postback, postback_argument
+from handlers.base import Handler, Turn, on_intent, on_postback, postback_argument
 
 PROVINCES = ("bangkok", "chiang_rai", "sa_kaeo", "phuket", "phang_nga", "tak", "phitsanulok")
 SECTORS = ("fishing", "agriculture", "construction", "domestic_work", "other")
@@ -61,8 +61,18 @@ async def start_handover(turn: Turn, topic_id: str, urgent: bool) -> list[Reply]
     if existing is not None:
         return [Reply(turn.ui("waiting_for_human", number=default_number(turn, topic_id)))]
     turn.conversation.flow = {"name": "handover", "topic": topic_id, "urgent": urgent}
+    return await with_consent(turn)
+
+
+# What each flow (by conversation.flow["name"]) does once the worker has given consent.
+# Other flows (handlers.structured_flows) add themselves here.
+AFTER_CONSENT: dict[str, Handler] = {}
+
+
+async def with_consent(turn: Turn) -> list[Reply]:
+    """Go on with the current flow if consent was given before; else ask for it."""
     if turn.contact.consent_at is not None:
-        return await next_question(turn)
+        return await AFTER_CONSENT[str((turn.conversation.flow or {}).get("name"))](turn)
     buttons = (turn.button("consent_yes", "consent:yes"), turn.button("consent_no", "consent:no"))
     return [Reply(turn.ui("consent_ask"), buttons)]
 
@@ -70,7 +80,8 @@ async def start_handover(turn: Turn, topic_id: str, urgent: bool) -> list[Reply]
 @on_postback("consent")
 async def consent_answer(turn: Turn) -> list[Reply]:
     flow = turn.conversation.flow or {}
-    if flow.get("name") != "handover":
+    proceed = AFTER_CONSENT.get(str(flow.get("name")))
+    if proceed is None:
         return await talk_to_human(turn)
     if postback_argument(turn) != "yes":
         turn.conversation.flow = None
@@ -92,7 +103,7 @@ async def consent_answer(turn: Turn) -> list[Reply]:
             detail={"version": turn.contact.consent_version},
         )
     )
-    return await next_question(turn)
+    return await proceed(turn)
 
 
 @on_postback(*(step for step, _, _ in QUESTIONS))
@@ -123,6 +134,9 @@ async def next_question(turn: Turn) -> list[Reply]:
         turn.conversation.flow = flow
         return [Reply(turn.ui(question), (*buttons, turn.button("skip", f"{step}:skip")))]
     return await open_case(turn, flow)
+
+
+AFTER_CONSENT["handover"] = next_question
 
 
 async def open_case_of(turn: Turn) -> Case | None:
@@ -167,13 +181,36 @@ async def open_case(turn: Turn, flow: dict) -> list[Reply]:
     topic = str(flow.get("topic", "talk_to_human"))
     urgent = bool(flow.get("urgent"))
     services = tuple(turn.content.meta.get(topic, {}).get("services", []) or ["legal_aid"])
+    number = default_number(turn, topic if urgent else None)
+    org = await place_case(
+        turn,
+        kind="urgent" if urgent else "human",
+        topic=topic,
+        services=services,
+        details={"safe_now": flow.get("safe"), "contact_later": flow.get("later")},
+        urgent=urgent,
+    )
+    if org is None:
+        return [Reply(turn.ui("no_organisation", number=number))]
+    return [Reply(turn.ui("case_opened", org=org.name, number=number))]
+
+
+async def place_case(
+    turn: Turn,
+    *,
+    kind: str,
+    topic: str,
+    services: tuple[str, ...],
+    details: dict,
+    urgent: bool = False,
+) -> Organisation | None:
+    """Route and open a case (details encrypted); ends the flow. None: nobody can take it."""
     need = Need(turn.contact.province, turn.language, turn.contact.sector, services)
     rules = load_rules(turn.content.root / "routing.yml")
     chosen = route(rules, await candidates(turn), need)
-    number = default_number(turn, topic if urgent else None)
     turn.conversation.flow = None
     if chosen is None:
-        return [Reply(turn.ui("no_organisation", number=number))]
+        return None
     org = (
         await turn.session.execute(select(Organisation).where(Organisation.slug == chosen.slug))
     ).scalar_one()
@@ -181,16 +218,14 @@ async def open_case(turn: Turn, flow: dict) -> list[Reply]:
         contact_id=turn.contact.id,
         conversation_id=turn.conversation.id,
         organisation_id=org.id,
-        kind="urgent" if urgent else "human",
+        kind=kind,
         intent=topic,
         urgent=urgent,
         province=turn.contact.province,
         language=turn.language,
         sector=turn.contact.sector,
         platform=turn.event.platform,
-        details_enc=turn.services.vault.encrypt_json(
-            {"safe_now": flow.get("safe"), "contact_later": flow.get("later")}
-        ),
+        details_enc=turn.services.vault.encrypt_json(details),
     )
     turn.session.add(case)
     turn.conversation.handler = "human"
@@ -200,10 +235,10 @@ async def open_case(turn: Turn, flow: dict) -> list[Reply]:
             actor="system",
             action="case_opened",
             target=f"case:{case.id}",
-            detail={"organisation": org.slug, "urgent": urgent},
+            detail={"organisation": org.slug, "urgent": urgent, "kind": kind},
         )
     )
-    return [Reply(turn.ui("case_opened", org=org.name, number=number))]
+    return org
 
 
 def wants_bot_back(turn: Turn) -> bool:

@@ -22,6 +22,11 @@ async def show_menu(turn: Turn) -> list[Reply]:
     for group in turn.content.menu_groups:
         if group["id"] == group_id:
             buttons = [topic_button(turn, t) for t in group["topics"] if t in turn.content.meta]
+            if group_id == "safety":  # the structured flows (handlers.structured_flows)
+                buttons += [
+                    turn.button("report_button", "report"),
+                    turn.button("screening_button", "screening"),
+                ]
             return [Reply(turn.ui(group["label"]), (*buttons, menu_button(turn)))]
     buttons = [turn.button(g["label"], f"menu:{g['id']}") for g in turn.content.menu_groups]
     buttons += [turn.button("menu_help", "help"), turn.button("language_button", "language")]
