@@ -41,6 +41,7 @@ class Outcome:
 # Words the interface tells people to type ("Type HELP", "Type DELETE") work as buttons,
 # in any case and whatever the NLU thinks.
 COMMAND_WORDS = {"help": "help", "delete": "delete", "menu": "menu", "/start": "menu"}
+COMMAND_WORDS.update(handlers.subscriptions.COMMAND_WORDS)  # STOP, SUBSCRIBE, ...
 
 
 def _has_words(text: str) -> bool:

@@ -1,5 +1,23 @@
 """Handlers turn a conversation turn into replies; importing this package registers them."""
 
-from handlers import answers, dialog, escalation, language, menus, onboarding, privacy
+from handlers import (
+    answers,
+    dialog,
+    escalation,
+    language,
+    menus,
+    onboarding,
+    privacy,
+    subscriptions,
+)
 
-__all__ = ["answers", "dialog", "escalation", "language", "menus", "onboarding", "privacy"]
+__all__ = [
+    "answers",
+    "dialog",
+    "escalation",
+    "language",
+    "menus",
+    "onboarding",
+    "privacy",
+    "subscriptions",
+]
