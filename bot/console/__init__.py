@@ -35,6 +35,7 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
 
 def setup_console(app: web.Application, settings: Settings) -> None:
     from bot.console import stream, views
+    from bot.reports import broadcast_views, views as report_views
 
     section = settings.section("console")
     app[CONFIG] = ConsoleConfig(
@@ -56,6 +57,12 @@ def setup_console(app: web.Application, settings: Settings) -> None:
     add.add_get("/console/cases/{case_id}", views.case_view)
     add.add_get("/console/cases/{case_id}/events", stream.case_events)
     add.add_post("/console/cases/{case_id}/{action}", views.case_action)
+    add.add_get("/console/reports", report_views.reports_view)
+    add.add_get("/console/reports.csv", report_views.reports_csv)
+    add.add_get("/console/broadcasts", broadcast_views.list_view)
+    add.add_post("/console/broadcasts", broadcast_views.create)
+    add.add_get("/console/broadcasts/{broadcast_id}", broadcast_views.detail_view)
+    add.add_post("/console/broadcasts/{broadcast_id}/{action}", broadcast_views.action)
     add.add_static("/console/static/", STATIC)
 
 
