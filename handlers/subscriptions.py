@@ -14,8 +14,7 @@ from bot.broadcasts import TOPICS
 from bot.messages import Button, Reply
 from bot.storage import leases
 from bot.storage.models import Subscription
-from handlers.base import Turn, on_intent, on_postback, postback_argument
-from handlers.menus import show_menu
+from handlers.base import Turn, on_postback, postback_argument
 
 # Exact words (case-folded) that act like the postback of the same value.
 COMMAND_WORDS = {
@@ -88,15 +87,3 @@ async def unsubscribe(turn: Turn) -> list[Reply]:
             (turn.button("subs_more_button", "subs"), turn.button("menu_button", "menu")),
         )
     ]
-
-
-@on_intent("menu")
-@on_postback("menu")
-async def menu_with_news(turn: Turn) -> list[Reply]:
-    """The topic menu (handlers.menus) with a "News" entry on its first page."""
-    replies = await show_menu(turn)
-    if turn.event.payload.startswith("menu:") or not replies:
-        return replies
-    first = replies[0]
-    news = turn.button("subs_button", "subs")
-    return [Reply(first.text, (*first.buttons, news)), *replies[1:]]
