@@ -218,9 +218,11 @@ async def _cells(
     groups = [g for g in (key, dim) if g is not None]
     if groups:
         statement = statement.group_by(*groups)
+    rows = (await session.execute(statement)).all()
+    hidden = suppressed_rows([(row.key if dim is not None else None, row.contacts) for row in rows], k)
     out = []
-    for row in (await session.execute(statement)).all():
-        if row.contacts < k:
+    for i, row in enumerate(rows):
+        if i in hidden:
             out.append(Cell(row.key, row.dim, None, None, None))
             continue
         minutes = float(row.minutes) if with_minutes and row.minutes is not None else None
@@ -228,6 +230,30 @@ async def _cells(
     # Largest first; suppressed cells last (their order says nothing about their size).
     out.sort(key=lambda c: (c.suppressed, -(c.count or 0), str(c.key), str(c.dim)))
     return out
+
+
+def suppressed_rows(cells: list[tuple[Any, int]], k: int) -> set[int]:
+    """Indexes of the cells to hide. `cells` are (group, distinct contacts); the cells of
+    one group add up to a total shown elsewhere (a row of the chart, or the grand total),
+    so hiding one small cell alone would let anyone subtract it back out.
+
+    Primary: every cell under k contacts. Secondary, per group with a hidden cell: hide
+    the next smallest cells until at least two are hidden and together they hold at least
+    k contacts (or everything in the group is hidden)."""
+    hidden = {i for i, (_, n) in enumerate(cells) if n < k}
+    groups: dict[Any, list[int]] = {}
+    for i, (group, _) in enumerate(cells):
+        groups.setdefault(group, []).append(i)
+    for members in groups.values():
+        if not any(i in hidden for i in members):
+            continue
+        visible = sorted((i for i in members if i not in hidden), key=lambda i: cells[i][1])
+        while visible and (
+            sum(1 for i in members if i in hidden) < 2
+            or sum(cells[i][1] for i in members if i in hidden) < k
+        ):
+            hidden.add(visible.pop(0))
+    return hidden
 
 
 _UTC = utcnow().tzinfo

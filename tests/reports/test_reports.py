@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.console.auth import Account
-from bot.reports import Filters, build
+from bot.reports import Filters, build, suppressed_rows
 from bot.storage.models import AuditEvent
 from tests.console.support import World, login, services_of
 from tests.reports.support import add_case, add_contact
@@ -45,18 +45,39 @@ async def test_topic_cells_count_distinct_contacts(client, people, each, shown) 
 
 async def test_split_by_dimension_suppresses_each_cell(client) -> None:
     services = services_of(client)
-    for _ in range(5):
-        await add_contact(services, province="tak", questions={"wage_minimum": 1})
-    for _ in range(4):
-        await add_contact(services, province="phuket", questions={"wage_minimum": 2})
+    for province, people in (("tak", 6), ("bangkok", 5), ("phuket", 4)):
+        for _ in range(people):
+            await add_contact(services, province=province, questions={"wage_minimum": 2})
     async with services.db() as session:
         report = await build(session, ADMIN, Filters(report="topics", by="province"), k=5)
-    cells = {c.dim: c for c in report.rows if c.dim is not None}
-    assert cells["tak"].contacts == 5
-    # The suppressed cell keeps no value, so its province is not even a number away.
-    suppressed = [c for c in report.rows if c.suppressed]
-    assert len(suppressed) == 1 and suppressed[0].count is None
-    assert report.totals[0].contacts == 9 and report.totals[0].count == 13
+    cells = {c.dim: c for c in report.rows}
+    # Phuket (4) is hidden; Bangkok (5) too, or the topic's total minus the shown cells
+    # would give Phuket's count back.
+    assert cells["tak"].contacts == 6 and cells["tak"].count == 12
+    assert cells["phuket"].suppressed and cells["bangkok"].suppressed
+    assert cells["phuket"].count is None and cells["bangkok"].count is None
+    assert report.totals[0].contacts == 15 and report.totals[0].count == 30
+
+
+# (contacts per cell of one group, k, cells hidden)
+SECONDARY_TABLE = [
+    ([10, 9, 8], 5, set()),
+    ([10, 9, 4], 5, {1, 2}),  # one small cell: the next smallest goes with it
+    ([10, 3, 2], 5, {1, 2}),  # two small cells holding 5 together: enough
+    ([10, 2, 1], 5, {0, 1, 2}),  # 3 hidden contacts are not enough: hide the rest too
+    ([4], 5, {0}),
+    ([5], 5, set()),
+]
+
+
+@pytest.mark.parametrize(("contacts", "k", "hidden"), SECONDARY_TABLE)
+def test_secondary_suppression(contacts, k, hidden) -> None:
+    assert suppressed_rows([("g", n) for n in contacts], k) == hidden
+
+
+def test_groups_are_suppressed_separately() -> None:
+    cells = [("a", 10), ("a", 4), ("b", 7), ("b", 8)]
+    assert suppressed_rows(cells, 5) == {0, 1}
 
 
 async def test_case_reports_and_coordinator_scope(client, world: World) -> None:
@@ -109,8 +130,10 @@ async def test_report_pages_by_role(client, world: World, email, status, path) -
 
 async def test_page_and_csv_show_suppressed_cells_only_as_less_than_k(client, world) -> None:
     services = services_of(client)
-    for _ in range(5):
+    for _ in range(6):
         await add_contact(services, questions={"wage_unpaid": 2})
+    for _ in range(5):
+        await add_contact(services, questions={"ss_medical": 1})
     for _ in range(3):
         await add_contact(services, questions={"work_permit": 1})
     assert await login(client, "admin@example.org")
@@ -122,10 +145,12 @@ async def test_page_and_csv_show_suppressed_cells_only_as_less_than_k(client, wo
     csv_text = await (await client.get("/console/reports.csv?report=topics&table=main")).text()
     lines = csv_text.strip().splitlines()
     assert lines[0] == "topic,count,contacts"
-    assert f"{wage},10,5" in lines
+    assert f"{wage},12,6" in lines
     assert f"{permit},<5,<5" in lines or f'"{permit}",<5,<5' in lines
+    medical = services.content.title("en", "ss_medical")  # hidden with it (secondary)
+    assert f"{medical},<5,<5" in lines or f'"{medical}",<5,<5' in lines
     time_csv = await (await client.get("/console/reports.csv?report=topics&table=time")).text()
-    assert time_csv.splitlines()[1].endswith(",13,8")
+    assert time_csv.splitlines()[1].endswith(",20,14")
 
 
 async def test_k_is_a_setting(client) -> None:
