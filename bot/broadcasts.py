@@ -193,10 +193,13 @@ async def _send_batch(
         ):
             broadcast.skipped_window += 1
             continue
-        if contact.platform == "line" and broadcast.line_budget is not None:
-            if broadcast.line_enqueued >= broadcast.line_budget:
-                broadcast.skipped_quota += 1
-                continue
+        if (
+            contact.platform == "line"
+            and broadcast.line_budget is not None
+            and broadcast.line_enqueued >= broadcast.line_budget
+        ):
+            broadcast.skipped_quota += 1
+            continue
         language = contact.language if contact.language in LANGUAGES else "en"
         recipient = replace(recipient_of(services.vault, contact), language=language)
         added = await enqueue(
@@ -231,15 +234,19 @@ async def send_due_broadcasts(
     batches = 0
     async with services.db() as session:
         due = (
-            await session.execute(
-                select(Broadcast.id)
-                .where(
-                    Broadcast.status.in_(("scheduled", "sending")),
-                    or_(Broadcast.scheduled_at.is_(None), Broadcast.scheduled_at <= now),
+            (
+                await session.execute(
+                    select(Broadcast.id)
+                    .where(
+                        Broadcast.status.in_(("scheduled", "sending")),
+                        or_(Broadcast.scheduled_at.is_(None), Broadcast.scheduled_at <= now),
+                    )
+                    .order_by(Broadcast.scheduled_at, Broadcast.id)
                 )
-                .order_by(Broadcast.scheduled_at, Broadcast.id)
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     for broadcast_id in due:
         while max_batches is None or batches < max_batches:
             async with services.db.begin() as session:

@@ -35,7 +35,8 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
 
 def setup_console(app: web.Application, settings: Settings) -> None:
     from bot.console import stream, views
-    from bot.reports import broadcast_views, views as report_views
+    from bot.reports import broadcast_views
+    from bot.reports import views as report_views
 
     section = settings.section("console")
     app[CONFIG] = ConsoleConfig(

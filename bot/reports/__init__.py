@@ -219,7 +219,9 @@ async def _cells(
     if groups:
         statement = statement.group_by(*groups)
     rows = (await session.execute(statement)).all()
-    hidden = suppressed_rows([(row.key if dim is not None else None, row.contacts) for row in rows], k)
+    hidden = suppressed_rows(
+        [(row.key if dim is not None else None, row.contacts) for row in rows], k
+    )
     out = []
     for i, row in enumerate(rows):
         if i in hidden:
@@ -268,7 +270,8 @@ async def build(session: AsyncSession, account: Account, filters: Filters, k: in
     dim = source.dims[filters.by] if filters.by else None
     totals = await _cells(session, source, filters, k, source.key, None, minutes)
     rows = (
-        await _cells(session, source, filters, k, source.key, dim, minutes) if dim is not None
+        await _cells(session, source, filters, k, source.key, dim, minutes)
+        if dim is not None
         else totals
     )
     dialect = session.bind.dialect.name if session.bind else "sqlite"

@@ -157,8 +157,10 @@ async def create(request: web.Request, account: Account) -> web.StreamResponse:
     topic = str(form.get("topic", ""))
     province = str(form.get("province", "")) or None
     lang_ = str(form.get("language", "")) or None
-    if topic not in bc.TOPICS or (province and province not in PROVINCES) or (
-        lang_ and lang_ not in LANGUAGES
+    if (
+        topic not in bc.TOPICS
+        or (province and province not in PROVINCES)
+        or (lang_ and lang_ not in LANGUAGES)
     ):
         raise web.HTTPBadRequest(text="bad audience")
     texts = {code: str(form.get(f"text_{code}", "")).strip()[:MAX_TEXT] for code in LANGUAGES}

@@ -85,7 +85,11 @@ def table(lang: str, content: Content, report: Report) -> Markup:
         )
     if not rows:
         rows.append(
-            render('<tr><td colspan="{n}" class="empty">{m}</td></tr>', n=len(head), m=t(lang, "rep_empty"))
+            render(
+                '<tr><td colspan="{n}" class="empty">{m}</td></tr>',
+                n=len(head),
+                m=t(lang, "rep_empty"),
+            )
         )
     return render(
         '<table class="report"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>',
@@ -165,9 +169,7 @@ def report_page(
         csv=csv_links,
     )
     here = "/console/reports?" + urlencode(f.query())
-    return pages.page(
-        lang, t(lang, "rep_title"), body, user=user, csrf=csrf, here=here, role=role
-    )
+    return pages.page(lang, t(lang, "rep_title"), body, user=user, csrf=csrf, here=here, role=role)
 
 
 async def _report(request: web.Request, account: Account) -> Report | None:

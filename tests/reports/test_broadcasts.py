@@ -55,9 +55,7 @@ async def test_audience_selection(client, topic, province, language, expected) -
 
 async def make_broadcast(services, **fields) -> int:  # type: ignore[no-untyped-def]
     async with services.db.begin() as session:
-        b = Broadcast(
-            **{"topic": "wage_changes", "texts": TEXTS, "status": "scheduled", **fields}
-        )
+        b = Broadcast(**{"topic": "wage_changes", "texts": TEXTS, "status": "scheduled", **fields})
         session.add(b)
         await session.flush()
         return b.id

@@ -89,7 +89,9 @@ async def test_case_reports_and_coordinator_scope(client, world: World) -> None:
         contact = await add_contact(services)
         await add_case(services, world.org_b, contact, outcome="referred", reply_minutes=30)
     async with services.db() as session:
-        outcomes_a = await build(session, account("coordinator", world.org_a), Filters("outcomes"), 5)
+        outcomes_a = await build(
+            session, account("coordinator", world.org_a), Filters("outcomes"), 5
+        )
         outcomes_all = await build(session, ADMIN, Filters("outcomes"), 5)
         first = await build(session, ADMIN, Filters("first_reply"), 5)
         urgent = await build(session, ADMIN, Filters("urgent", by="channel"), 5)

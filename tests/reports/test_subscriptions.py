@@ -22,8 +22,10 @@ async def topics(services) -> set[str]:  # type: ignore[no-untyped-def]
 async def last_buttons(services) -> list[str]:  # type: ignore[no-untyped-def]
     async with services.db() as session:
         row = (
-            await session.execute(select(OutboxMessage).order_by(OutboxMessage.id.desc()))
-        ).scalars().first()
+            (await session.execute(select(OutboxMessage).order_by(OutboxMessage.id.desc())))
+            .scalars()
+            .first()
+        )
         replies = decode_payload(services.vault, row.payload_enc)["replies"]
     return [b.payload for r in replies for b in r.buttons]
 
@@ -53,6 +55,8 @@ async def test_subscribe_word_and_unknown_topic(chat) -> None:
     services = services_of(chat)
     session = str(uuid.uuid4())
     await say(chat, session, payload="lang:en")
-    assert (await say(chat, session, text="subscribe"))[-1] == services.content.ui("en", "subs_prompt")
+    assert (await say(chat, session, text="subscribe"))[-1] == services.content.ui(
+        "en", "subs_prompt"
+    )
     await say(chat, session, payload="sub:nonsense")
     assert await topics(services) == set()
