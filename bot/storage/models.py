@@ -156,6 +156,11 @@ class Organisation(Base):
     services: Mapped[list[str]] = mapped_column(JSON, default=list)
     accepting_cases: Mapped[bool] = mapped_column(Boolean, default=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Kept by the organisation's coordinators in the console (bot.reports.directory).
+    hours: Mapped[str | None] = mapped_column(String(200))
+    public_contacts: Mapped[list[str] | None] = mapped_column(JSON)  # phone, URL, LINE id
+    # An organisation proposed in the console is inactive until an admin approves it.
+    approved: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class Volunteer(Base):

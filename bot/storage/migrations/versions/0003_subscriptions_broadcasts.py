@@ -1,4 +1,4 @@
-"""subscriptions and broadcasts
+"""subscriptions, broadcasts, organisation directory fields
 
 Revision ID: 0003
 Revises: 0002
@@ -54,9 +54,19 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("broadcasts", schema=None) as batch_op:
         batch_op.create_index("ix_broadcasts_due", ["status", "scheduled_at"], unique=False)
+    with op.batch_alter_table("organisations", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("hours", sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column("public_contacts", sa.JSON(), nullable=True))
+        batch_op.add_column(
+            sa.Column("approved", sa.Boolean(), nullable=False, server_default=sa.true())
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("organisations", schema=None) as batch_op:
+        batch_op.drop_column("approved")
+        batch_op.drop_column("public_contacts")
+        batch_op.drop_column("hours")
     with op.batch_alter_table("broadcasts", schema=None) as batch_op:
         batch_op.drop_index("ix_broadcasts_due")
     op.drop_table("broadcasts")
