@@ -35,7 +35,7 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
 
 def setup_console(app: web.Application, settings: Settings) -> None:
     from bot.console import stream, views
-    from bot.reports import broadcast_views
+    from bot.reports import broadcast_views, directory
     from bot.reports import views as report_views
 
     section = settings.section("console")
@@ -64,6 +64,10 @@ def setup_console(app: web.Application, settings: Settings) -> None:
     add.add_post("/console/broadcasts", broadcast_views.create)
     add.add_get("/console/broadcasts/{broadcast_id}", broadcast_views.detail_view)
     add.add_post("/console/broadcasts/{broadcast_id}/{action}", broadcast_views.action)
+    add.add_get("/console/organisations", directory.list_view)
+    add.add_post("/console/organisations", directory.propose)
+    add.add_get("/console/organisations/{org_id}", directory.detail_view)
+    add.add_post("/console/organisations/{org_id}/{action}", directory.action)
     add.add_static("/console/static/", STATIC)
 
 

@@ -74,11 +74,12 @@ def page(
 
 
 def nav_links(lang: str, role: str | None) -> Markup:
-    """Cases for everyone; reports for coordinators and admins; broadcasts for admins."""
+    """Reports and the directory for coordinators and admins; broadcasts for admins."""
     links = []
     if role in ("coordinator", "admin"):
         links.append(("/console/cases", "nav_cases"))
         links.append(("/console/reports", "nav_reports"))
+        links.append(("/console/organisations", "nav_organisations"))
     if role == "admin":
         links.append(("/console/broadcasts", "nav_broadcasts"))
     return join(render('<a href="{href}">{label}</a>', href=h, label=t(lang, k)) for h, k in links)
