@@ -273,11 +273,13 @@ async def detail_view(request: web.Request, account: Account) -> web.Response:
             )
         )
     stats = render(
-        '<dl class="facts" id="bc-progress"><dt>{l_status}</dt><dd>{status}</dd>'
+        '<dl class="facts" id="bc-progress" data-refresh="{refresh}"><dt>{l_status}</dt>'
+        "<dd>{status}</dd>"
         "<dt>{l_aud}</dt><dd>{aud}</dd><dt>{l_handled}</dt><dd>{handled}</dd>"
         "<dt>{l_del}</dt><dd>{delivered}</dd><dt>{l_pend}</dt><dd>{pending}</dd>"
         "<dt>{l_skip}</dt><dd>{skipped} ({sw} + {sq})</dd>"
         "<dt>{l_fail}</dt><dd>{failed}</dd></dl>",
+        refresh=10 if b.status in ("scheduled", "sending") else 0,
         l_status=t(lang, "col_status"),
         status=t(lang, f"bc_status_{b.status}"),
         l_aud=t(lang, "bc_audience_size"),

@@ -23,9 +23,10 @@ from bot.console.views import html, language, services_of, signed_in, user_label
 from bot.content_check import SERVICES
 from bot.storage.models import Organisation
 from handlers.escalation import PROVINCES
+from handlers.escalation import SECTORS as ESCALATION_SECTORS
 from nlu.types import LANGUAGES
 
-SECTORS = ("all", "fishing", "agriculture", "construction", "domestic_work", "manufacturing")
+SECTORS = ("all", *ESCALATION_SECTORS)  # what the escalation questions ask
 SLUG = re.compile(r"^[a-z][a-z0-9_]{2,63}$")
 FIELDS = (
     "name",
