@@ -49,6 +49,8 @@ MESSENGER_WINDOW = timedelta(hours=24)
 # but a broadcast should fit in one).
 PLATFORM_LIMITS = {"line": 5000, "telegram": 4096, "messenger": 2000, "webchat": 4000}
 DEFAULT_BATCH = 200
+# Per call of the periodic job (once a minute), so the worker keeps draining its queues.
+DEFAULT_MAX_BATCHES = 10
 
 
 def key_of(broadcast_id: int, contact_id: int) -> str:
@@ -222,7 +224,7 @@ async def send_due_broadcasts(
     services: Services,
     *,
     batch: int = DEFAULT_BATCH,
-    max_batches: int | None = None,
+    max_batches: int | None = DEFAULT_MAX_BATCHES,
     now: datetime | None = None,
 ) -> int:
     """Enqueue deliveries of every due broadcast; returns how many contacts were walked.
