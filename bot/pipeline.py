@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-import handlers  # noqa: F401 - registers every handler module
+import handlers  # registers every handler module (and their command words)
 from bot import metrics
 from bot.contacts import contact_for, conversation_for, recipient_of
 from bot.messages import EventKind, Incoming, Reply
@@ -54,6 +54,7 @@ COMMAND_WORDS = {
     "menu": "menu",
     "/start": "menu",
 }
+COMMAND_WORDS.update(handlers.subscriptions.COMMAND_WORDS)  # STOP, SUBSCRIBE, ...
 
 
 def _has_words(text: str) -> bool:

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from bot import inbox, metrics, outbox
+from bot.broadcasts import send_due_broadcasts
 from bot.channels.base import SendResult
 from bot.console.reroute import reroute_unclaimed
 from bot.logs import get_logger
@@ -77,6 +78,9 @@ class Worker:
         rerouted = await reroute_unclaimed(self.services)
         if rerouted:
             log.info("urgent_cases_rerouted", count=rerouted)
+        walked = await send_due_broadcasts(self.services)
+        if walked:
+            log.info("broadcast_batches_enqueued", contacts=walked)
 
     async def drain(self, max_rounds: int = 10_000) -> None:
         """Work until both queues have nothing ready (used by tests and `bot classify`)."""

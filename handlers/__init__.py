@@ -9,6 +9,7 @@ from handlers import (
     onboarding,
     privacy,
     structured_flows,
+    subscriptions,
 )
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "onboarding",
     "privacy",
     "structured_flows",
+    "subscriptions",
 ]

@@ -30,6 +30,7 @@ async def show_menu(turn: Turn) -> list[Reply]:
             return [Reply(turn.ui(group["label"]), (*buttons, menu_button(turn)))]
     buttons = [turn.button(g["label"], f"menu:{g['id']}") for g in turn.content.menu_groups]
     buttons += [turn.button("menu_help", "help"), turn.button("language_button", "language")]
+    buttons.append(turn.button("subs_button", "subs"))  # news opt-in (handlers.subscriptions)
     return [Reply(turn.ui("menu_prompt"), tuple(buttons))]
 
 

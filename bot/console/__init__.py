@@ -35,6 +35,8 @@ async def _security_headers(request: web.Request, response: web.StreamResponse) 
 
 def setup_console(app: web.Application, settings: Settings) -> None:
     from bot.console import stream, views
+    from bot.reports import broadcast_views, directory
+    from bot.reports import views as report_views
 
     section = settings.section("console")
     app[CONFIG] = ConsoleConfig(
@@ -56,6 +58,16 @@ def setup_console(app: web.Application, settings: Settings) -> None:
     add.add_get("/console/cases/{case_id}", views.case_view)
     add.add_get("/console/cases/{case_id}/events", stream.case_events)
     add.add_post("/console/cases/{case_id}/{action}", views.case_action)
+    add.add_get("/console/reports", report_views.reports_view)
+    add.add_get("/console/reports.csv", report_views.reports_csv)
+    add.add_get("/console/broadcasts", broadcast_views.list_view)
+    add.add_post("/console/broadcasts", broadcast_views.create)
+    add.add_get("/console/broadcasts/{broadcast_id}", broadcast_views.detail_view)
+    add.add_post("/console/broadcasts/{broadcast_id}/{action}", broadcast_views.action)
+    add.add_get("/console/organisations", directory.list_view)
+    add.add_post("/console/organisations", directory.propose)
+    add.add_get("/console/organisations/{org_id}", directory.detail_view)
+    add.add_post("/console/organisations/{org_id}/{action}", directory.action)
     add.add_static("/console/static/", STATIC)
 
 

@@ -34,15 +34,18 @@ def page(
     user: str | None = None,
     csrf: str | None = None,
     here: str = "/console/cases",
+    role: str | None = None,
 ) -> str:
     other = "th" if lang == "en" else "en"
     nav = Markup("")
     if user is not None and csrf is not None:
         nav = render(
+            "{links}"
             '<span class="who">{user}</span>'
             '<form method="post" action="/console/logout" class="inline">'
             '<input type="hidden" name="csrf" value="{csrf}">'
             '<button class="link">{sign_out}</button></form>',
+            links=nav_links(lang, role),
             user=user,
             csrf=csrf,
             sign_out=t(lang, "sign_out"),
@@ -68,6 +71,18 @@ def page(
         nav=nav,
         body=body,
     )
+
+
+def nav_links(lang: str, role: str | None) -> Markup:
+    """Reports and the directory for coordinators and admins; broadcasts for admins."""
+    links = []
+    if role in ("coordinator", "admin"):
+        links.append(("/console/cases", "nav_cases"))
+        links.append(("/console/reports", "nav_reports"))
+        links.append(("/console/organisations", "nav_organisations"))
+    if role == "admin":
+        links.append(("/console/broadcasts", "nav_broadcasts"))
+    return join(render('<a href="{href}">{label}</a>', href=h, label=t(lang, k)) for h, k in links)
 
 
 def login_page(lang: str, csrf: str, failed: bool) -> str:
@@ -155,7 +170,9 @@ def queue_rows(lang: str, rows: list[QueueRow], content: Content, now: datetime)
     return join(out)
 
 
-def queue_page(lang: str, rows: Markup, status: str, user: str, csrf: str) -> str:
+def queue_page(
+    lang: str, rows: Markup, status: str, user: str, csrf: str, role: str | None = None
+) -> str:
     tab = '<a href="/console/cases{q}" class="tab{cls}">{label}</a>'
     tabs = join(
         [
@@ -189,7 +206,7 @@ def queue_page(lang: str, rows: Markup, status: str, user: str, csrf: str) -> st
         rows=rows,
     )
     here = "/console/cases" + ("?status=closed" if status == "closed" else "")
-    return page(lang, t(lang, "queue_title"), body, user=user, csrf=csrf, here=here)
+    return page(lang, t(lang, "queue_title"), body, user=user, csrf=csrf, here=here, role=role)
 
 
 def _form(action: str, csrf: str, inner: Markup, cls: str = "") -> Markup:

@@ -181,7 +181,11 @@ async def queue_view(request: web.Request, account: Account) -> web.Response:
         rows = await cases.queue(session, account, status)
         cases.audit(session, account, "view_queue", status=status)
     body = pages.queue_rows(lang, rows, services.content, utcnow())
-    return html(pages.queue_page(lang, body, status, user_label(lang, account), account.csrf))
+    return html(
+        pages.queue_page(
+            lang, body, status, user_label(lang, account), account.csrf, role=account.role
+        )
+    )
 
 
 def case_id_of(request: web.Request) -> int:

@@ -156,6 +156,11 @@ class Organisation(Base):
     services: Mapped[list[str]] = mapped_column(JSON, default=list)
     accepting_cases: Mapped[bool] = mapped_column(Boolean, default=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Kept by the organisation's coordinators in the console (bot.reports.directory).
+    hours: Mapped[str | None] = mapped_column(String(200))
+    public_contacts: Mapped[list[str] | None] = mapped_column(JSON)  # phone, URL, LINE id
+    # An organisation proposed in the console is inactive until an admin approves it.
+    approved: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class Volunteer(Base):
@@ -253,3 +258,46 @@ class ChannelCounter(Base):
     platform: Mapped[str] = mapped_column(String(16), primary_key=True)
     period: Mapped[str] = mapped_column(String(16), primary_key=True)  # e.g. "2026-11"
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Subscription(Base):
+    """A worker's opt-in to broadcasts on one topic (bot.broadcasts). The audience's
+    language and province are the contact's current ones, so changing them moves it."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (UniqueConstraint("contact_id", "topic"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    topic: Mapped[str] = mapped_column(String(48))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Broadcast(Base):
+    """An announcement to subscribers. texts: {language: text}, public content (not
+    personal data), so not encrypted. Sending resumes from `cursor` (the last contact id
+    handled); each delivery's outbox key is f"bc:{id}:{contact_id}", so nothing goes twice."""
+
+    __tablename__ = "broadcasts"
+    __table_args__ = (Index("ix_broadcasts_due", "status", "scheduled_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    topic: Mapped[str] = mapped_column(String(48))
+    province: Mapped[str | None] = mapped_column(String(32))  # None: every province
+    language: Mapped[str | None] = mapped_column(String(8))  # None: every language
+    texts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # draft -> scheduled -> sending -> done | cancelled
+    status: Mapped[str] = mapped_column(String(12), default="draft")
+    scheduled_at: Mapped[datetime | None]
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("volunteers.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    cursor: Mapped[int] = mapped_column(BigInteger, default=0)
+    audience: Mapped[int] = mapped_column(Integer, default=0)  # size when sending started
+    enqueued: Mapped[int] = mapped_column(Integer, default=0)
+    skipped_window: Mapped[int] = mapped_column(Integer, default=0)  # Messenger, > 24 h
+    skipped_quota: Mapped[int] = mapped_column(Integer, default=0)  # LINE budget used up
+    # LINE pushes this broadcast may use (the month's remaining quota when it started).
+    line_budget: Mapped[int | None] = mapped_column(Integer)
+    line_enqueued: Mapped[int] = mapped_column(Integer, default=0)

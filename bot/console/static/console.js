@@ -76,7 +76,15 @@ function setupCase() {
   }
 }
 
+// A page that shows work in progress (a broadcast being sent) reloads itself.
+function setupRefresh() {
+  const el = document.querySelector("[data-refresh]");
+  const seconds = el ? Number(el.dataset.refresh) : 0;
+  if (seconds > 0) setTimeout(() => location.reload(), seconds * 1000);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   setupQueue();
   setupCase();
+  setupRefresh();
 });

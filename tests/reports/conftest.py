@@ -1,0 +1,3 @@
+from tests.console.conftest import client, world
+
+__all__ = ["client", "world"]
