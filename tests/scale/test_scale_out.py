@@ -20,9 +20,11 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
+from bot.config import ROOT
 from bot.crypto import Vault
 from bot.storage.db import create_engine, session_factory
 from bot.storage.models import InboxEvent, OutboxMessage
+from tests.fakes.line import FakeLine
 from tests.fakes.telegram import FakeTelegram
 from tests.support import (
     TEST_SECRETS,
@@ -243,3 +245,58 @@ async def test_two_webs_two_workers_reply_exactly_once(postgres_url: str, tmp_pa
     for row in sorted(inbox, key=lambda r: r.id):
         by_sender[row.sender].append(reply_of[row.id])
     assert all(ids == sorted(ids) for ids in by_sender.values())
+
+
+async def test_same_line_event_to_two_processes_gets_one_reply(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """LINE redelivers an event; here both deliveries reach different web processes, each
+    with its own embedded worker, on one PostgreSQL: the worker gets one reply out."""
+    import base64
+    import hashlib
+    import hmac
+
+    line = FakeLine()
+    await line.start()
+    secret = "line-channel-secret-for-test"
+    env = process_environment(
+        postgres_url,
+        NLU_URL=dead_nlu_url(),
+        LINE_CHANNEL_SECRET=secret,
+        LINE_CHANNEL_ACCESS_TOKEN=line.access_token,
+        LINE_API_BASE=line.url,
+    )
+    body = json.loads((ROOT / "tests/channels/payloads/line/text_my_unicode.json").read_text())
+    body["events"][0]["replyToken"] = line.issue_reply_token()
+    raw = json.dumps(body).encode()
+    signature = base64.b64encode(hmac.new(secret.encode(), raw, hashlib.sha256).digest())
+    headers = {"X-Line-Signature": signature.decode(), "Content-Type": "application/json"}
+    procs = Processes()
+    bases = []
+    try:
+        async with aiohttp.ClientSession() as http:
+            for n in range(2):
+                port = free_port()
+                web_proc = procs.start(
+                    ["-m", "bot.cli", "run"],
+                    {**env, "BOT__SERVICE__PORT": str(port)},
+                    tmp_path / f"web{n}.log",
+                )
+                bases.append(f"http://127.0.0.1:{port}")
+                await wait_healthy(http, bases[-1], web_proc)
+            for base in bases:
+                async with http.post(f"{base}/webhooks/line", data=raw, headers=headers) as r:
+                    assert r.status == 200
+
+            async def replied() -> bool:
+                return len(line.accepted) >= 1
+
+            await wait_until(replied, within=120)
+            await asyncio.sleep(3)  # room for a second, wrong reply to show up
+    finally:
+        procs.stop()
+        await line.stop()
+    inbox, outbox = await rows(postgres_url)
+    assert len(inbox) == 1 and len(outbox) == 1
+    assert len(line.accepted) == 1
+    assert line.accepted[0]["path"] == "/v2/bot/message/reply"
