@@ -42,10 +42,16 @@ from cryptography.fernet import Fernet
 REPO = Path(__file__).resolve().parents[1]
 SCRATCH = Path(os.environ.get("BENCH_SCRATCH", "/work/scratch-bench"))
 PYTHON = sys.executable
-SECRETS = {
+# What every bot process of a benchmark run gets in its environment.
+BOT_ENV = {
     "PSEUDONYM_KEY": "bench-pseudonym-key-0123456789",
     # a fresh key each run: every process of one run shares this dict's value
     "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    # the load generator is one loopback address: the per-IP limit would measure itself
+    "BOT__RATELIMIT__CHAT_PER_MINUTE": "100000000",
+    "BOT__RATELIMIT__CHAT_BURST": "100000000",
+    "BOT__RATELIMIT__WEBHOOK_PER_MINUTE": "100000000",
+    "BOT__RATELIMIT__WEBHOOK_BURST": "100000000",
 }
 P99_TARGET = 0.5  # seconds: "equal p99" for the peer comparison
 
@@ -167,7 +173,7 @@ class BotSetup:
 
     def env(self, database_url: str, nlu_url: str, **extra: str) -> dict[str, str]:
         return {
-            **SECRETS,
+            **BOT_ENV,
             "DATABASE_URL": database_url,
             "NLU_URL": nlu_url,
             "PYTHONPATH": str(self.root),
@@ -823,8 +829,8 @@ async def _seed(database_url: str, n: int, salt: int) -> float:
         OutboxMessage,
     )
 
-    vault = Vault((SECRETS["ENCRYPTION_KEYS"],))
-    key = SECRETS["PSEUDONYM_KEY"].encode()
+    vault = Vault((BOT_ENV["ENCRYPTION_KEYS"],))
+    key = BOT_ENV["PSEUDONYM_KEY"].encode()
     engine = create_async_engine(database_url)
     started = time.monotonic()
     now = datetime.now(UTC)
