@@ -8,8 +8,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test setup sysdeps venv rasa model migrate env lint format audit nlu-eval clean
 
+# honcho hands each process a PORT from --port on; `bot run` listens on it (the Procfile
+# convention), the NLU keeps its own port (NLU_PORT, default 5005).
 run: setup migrate model
-	$(BIN)/honcho start -f Procfile web nlu
+	$(BIN)/honcho start -f Procfile --port 8080 web nlu
 
 test: setup model
 	$(BIN)/python -m pytest -ra $(PYTEST_ARGS)
