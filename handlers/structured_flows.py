@@ -109,6 +109,9 @@ async def report_continue(turn: Turn) -> list[Reply]:
     return next_report_step(turn) or await with_consent(turn)
 
 
+URGENT_REPORTS = frozenset({"violence", "confined"})
+
+
 async def open_report(turn: Turn) -> list[Reply]:
     flow = turn.conversation.flow or {}
     anonymous = flow.get("anonymous") == "yes"
@@ -121,9 +124,17 @@ async def open_report(turn: Turn) -> list[Reply]:
         # Anonymous: nobody writes back later or elsewhere; only the open chat remains.
         "contact_later": "no" if anonymous else None,
     }
-    number = default_number(turn)
+    # Violence or being kept from leaving goes to the top of the queue and is re-routed
+    # if nobody takes it, like any urgent case.
+    urgent = flow.get("what") in URGENT_REPORTS
+    number = default_number(turn, "urgent_trapped" if urgent else None)
     org = await place_case(
-        turn, kind="report", topic="report", services=REPORT_SERVICES, details=details
+        turn,
+        kind="report",
+        topic="report",
+        services=REPORT_SERVICES,
+        details=details,
+        urgent=urgent,
     )
     if org is None:
         return [Reply(turn.ui("no_organisation", number=number))]

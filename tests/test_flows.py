@@ -90,6 +90,19 @@ async def test_report_skip_everywhere(chat: TestClient) -> None:  # noqa: F811
     assert {details[k] for k in ("what", "where", "when", "people")} == {None}
 
 
+async def test_report_of_someone_kept_from_leaving_is_an_urgent_case(chat: TestClient) -> None:  # noqa: F811
+    s = str(uuid.uuid4())
+    await say(chat, s, payload="lang:en")
+    await say(chat, s, payload="report")
+    await say(chat, s, payload="rep:anonymous:no")
+    await say(chat, s, payload="rep:what:confined")
+    for step in ("where", "when", "people"):
+        await say(chat, s, payload=f"rep:{step}:skip")
+    await say(chat, s, payload="consent:yes")
+    [case] = await cases(chat)
+    assert case.kind == "report" and case.urgent
+
+
 async def test_report_declining_consent_opens_no_case(chat: TestClient) -> None:  # noqa: F811
     services = services_of(chat)
     s = str(uuid.uuid4())
