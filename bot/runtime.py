@@ -14,6 +14,7 @@ from bot.content import Content
 from bot.crypto import Vault
 from bot.services import Services
 from bot.storage.db import check_schema, create_engine, session_factory
+from bot.storage.leases import insert_ignoring_duplicates
 from bot.storage.models import Organisation
 from nlu.client import RasaClient
 from nlu.keywords import KeywordClassifier
@@ -34,24 +35,26 @@ async def seed_organisations(session: AsyncSession, content: Content) -> int:
     """Add organisations from content/organisations.yml that the database lacks.
 
     Existing rows are left alone: once seeded, coordinators keep their entry current.
+    Several processes may start at once on a new database, so a slug another process has
+    just added is skipped by the database rather than failing start-up.
     """
     known = set((await session.execute(select(Organisation.slug))).scalars())
-    added = 0
-    for slug, entry in content.organisations.items():
-        if slug in known:
-            continue
-        session.add(
-            Organisation(
-                slug=slug,
-                name=str(entry.get("name", slug)),
-                provinces=list(entry.get("provinces", []) or []),
-                languages=list(entry.get("languages", []) or []),
-                sectors=list(entry.get("sectors", []) or []),
-                services=list(entry.get("services", []) or []),
-            )
-        )
-        added += 1
-    return added
+    rows = [
+        {
+            "slug": slug,
+            "name": str(entry.get("name", slug)),
+            "provinces": list(entry.get("provinces", []) or []),
+            "languages": list(entry.get("languages", []) or []),
+            "sectors": list(entry.get("sectors", []) or []),
+            "services": list(entry.get("services", []) or []),
+        }
+        for slug, entry in content.organisations.items()
+        if slug not in known
+    ]
+    if not rows:
+        return 0
+    statement = insert_ignoring_duplicates(session, Organisation, rows)
+    return len((await session.execute(statement.returning(Organisation.id))).all())
 
 
 async def start_services(
