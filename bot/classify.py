@@ -11,7 +11,7 @@ from bot.runtime import build_classifier
 from bot.urgency import urgent_intent
 from nlu.keywords import KeywordClassifier
 from nlu.language import detect_language
-from nlu.normalize import normalize
+from nlu.normalize import has_words, normalize
 from nlu.types import IntentClassifier
 
 
@@ -24,7 +24,7 @@ async def classify_one(
 ) -> dict[str, object]:
     normalized = normalize(text, settings.max_text_chars, settings.zawgyi_threshold)
     language = detect_language(normalized.text, None).language
-    if not any(ch.isalpha() for ch in normalized.text):
+    if not has_words(normalized.text):
         intent, confidence, ranking = "menu", 1.0, (("menu", 1.0),)
     else:
         prediction = await classifier.classify(normalized.text, language)

@@ -35,7 +35,7 @@ from handlers.menus import clarify, show_menu
 from handlers.onboarding import privacy_notice_due, welcome
 from handlers.privacy import is_quick_exit, quick_exit
 from nlu.language import detect_language
-from nlu.normalize import normalize
+from nlu.normalize import has_words, normalize
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +55,6 @@ COMMAND_WORDS = {
     "/start": "menu",
 }
 COMMAND_WORDS.update(handlers.subscriptions.COMMAND_WORDS)  # STOP, SUBSCRIBE, ...
-
-
-def _has_words(text: str) -> bool:
-    """Emoji-, digit- and punctuation-only messages carry no question."""
-    return any(ch.isalpha() for ch in text)
 
 
 async def handle_event(
@@ -168,7 +163,7 @@ async def _route_text(turn: Turn) -> tuple[str, list[Reply]]:
         return "relayed", await relay_to_volunteer(turn)
     if not turn.text:
         return "empty", [Reply(turn.ui("empty_text"), (turn.button("menu_button", "menu"),))]
-    if not _has_words(turn.text) and text_flow_handler(turn) is None:
+    if not has_words(turn.text) and text_flow_handler(turn) is None:
         return "menu", await show_menu(turn)
     command = COMMAND_WORDS.get(turn.text.casefold().strip(" .!"))
     if command is not None:

@@ -40,3 +40,8 @@ def normalize(
     if truncated:
         cleaned = truncate_clusters(cleaned, max_chars).rstrip()
     return Normalized(text=cleaned, was_zawgyi=was_zawgyi, truncated=truncated)
+
+
+def has_words(text: str) -> bool:
+    """Emoji-, digit- and punctuation-only messages carry no question."""
+    return any(ch.isalpha() for ch in text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import subprocess
@@ -99,3 +100,16 @@ async def wait_until(predicate, within: float = 60.0, interval: float = 0.1) -> 
 def dead_nlu_url() -> str:
     """An NLU address where nothing listens: the client falls back to keywords at once."""
     return f"http://127.0.0.1:{free_port()}"
+
+
+def logged(path: Path, event: str, key: str) -> list:
+    """The `key` of every JSON log line of `event` that a process wrote to `path`."""
+    values = []
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict) and record.get("event") == event:
+            values.append(record.get(key))
+    return values

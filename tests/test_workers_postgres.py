@@ -4,7 +4,6 @@ sent once, and a worker killed mid-way loses nothing."""
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 import uuid
 from collections import Counter
@@ -18,7 +17,14 @@ from bot.crypto import Vault
 from bot.messages import EventKind, Incoming
 from bot.storage.db import create_engine, session_factory
 from bot.storage.models import InboxEvent, OutboxMessage
-from tests.support import TEST_SECRETS, dead_nlu_url, process_environment, start_process, wait_until
+from tests.support import (
+    TEST_SECRETS,
+    dead_nlu_url,
+    logged,
+    process_environment,
+    start_process,
+    wait_until,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -35,18 +41,6 @@ def webchat_events(senders: int, per_sender: int) -> list[Incoming]:
         for m in range(per_sender)
         for s in range(senders)
     ]
-
-
-def logged(path: Path, event: str, key: str) -> list[int]:
-    values = []
-    for line in path.read_text().splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if record.get("event") == event:
-            values.append(record[key])
-    return values
 
 
 async def counts(url: str) -> tuple[int, int, int]:

@@ -209,7 +209,8 @@ def queue_page(
     return page(lang, t(lang, "queue_title"), body, user=user, csrf=csrf, here=here, role=role)
 
 
-def _form(action: str, csrf: str, inner: Markup, cls: str = "") -> Markup:
+def form(action: str, csrf: str, inner: Markup, cls: str = "") -> Markup:
+    """A POST form carrying the CSRF token."""
     return render(
         '<form method="post" action="{action}" class="{cls}">'
         '<input type="hidden" name="csrf" value="{csrf}">{inner}</form>',
@@ -307,7 +308,7 @@ def case_page(
     actions = []
     if case.status == "open":
         actions.append(
-            _form(
+            form(
                 f"{base}/claim",
                 csrf,
                 render('<button class="primary">{m}</button>', m=t(lang, "claim")),
@@ -316,7 +317,7 @@ def case_page(
         )
     if case.status == "claimed":
         actions.append(
-            _form(
+            form(
                 f"{base}/release",
                 csrf,
                 render("<button>{m}</button>", m=t(lang, "release")),
@@ -328,7 +329,7 @@ def case_page(
             option(str(o.id), o.name) for o in organisations if o.id != case.organisation_id
         )
         actions.append(
-            _form(
+            form(
                 f"{base}/transfer",
                 csrf,
                 render(
@@ -343,7 +344,7 @@ def case_page(
         )
         outcomes = join(option(o, t(lang, f"outcome_{o}")) for o in OUTCOMES)
         actions.append(
-            _form(
+            form(
                 f"{base}/close",
                 csrf,
                 render(
@@ -358,7 +359,7 @@ def case_page(
         )
     cats = join(option(value, label, value == case.category) for value, label in categories)
     actions.append(
-        _form(
+        form(
             f"{base}/category",
             csrf,
             render(
@@ -387,7 +388,7 @@ def case_page(
             title=t(lang, "reply"),
             canned_l=t(lang, "canned"),
             canned=canned_buttons,
-            form=_form(
+            form=form(
                 f"{base}/reply",
                 csrf,
                 render(
@@ -419,7 +420,7 @@ def case_page(
         title=t(lang, "notes"),
         help=t(lang, "notes_help"),
         items=note_items,
-        form=_form(
+        form=form(
             f"{base}/note",
             csrf,
             render(

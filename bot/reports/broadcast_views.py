@@ -60,17 +60,6 @@ def _audience_text(lang: str, b: Broadcast) -> str:
     return f"{t(lang, 'bc_topic_' + b.topic)} · {province} · {language_}"
 
 
-def _form(action: str, csrf: str, inner: Markup, cls: str = "") -> Markup:
-    return render(
-        '<form method="post" action="{action}" class="{cls}">'
-        '<input type="hidden" name="csrf" value="{csrf}">{inner}</form>',
-        action=action,
-        csrf=csrf,
-        inner=inner,
-        cls=cls,
-    )
-
-
 @signed_in
 async def list_view(request: web.Request, account: Account) -> web.Response:
     if account.role != "admin":
@@ -107,7 +96,7 @@ async def list_view(request: web.Request, account: Account) -> web.Response:
         )
         for code in LANGUAGES
     )
-    form = _form(
+    form = pages.form(
         "/console/broadcasts",
         account.csrf,
         render(
@@ -251,7 +240,7 @@ async def detail_view(request: web.Request, account: Account) -> web.Response:
             )
         else:
             actions.append(
-                _form(
+                pages.form(
                     f"/console/broadcasts/{b.id}/schedule",
                     account.csrf,
                     render(
@@ -265,7 +254,7 @@ async def detail_view(request: web.Request, account: Account) -> web.Response:
             )
     if b.status in ("draft", "scheduled", "sending"):
         actions.append(
-            _form(
+            pages.form(
                 f"/console/broadcasts/{b.id}/cancel",
                 account.csrf,
                 render('<button class="danger">{m}</button>', m=t(lang, "bc_cancel")),

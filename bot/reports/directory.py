@@ -93,17 +93,6 @@ def _page(lang: str, account: Account, title: str, body: Markup, here: str) -> w
     )
 
 
-def _form(action: str, csrf: str, inner: Markup, cls: str = "") -> Markup:
-    return render(
-        '<form method="post" action="{action}" class="{cls}">'
-        '<input type="hidden" name="csrf" value="{csrf}">{inner}</form>',
-        action=action,
-        csrf=csrf,
-        inner=inner,
-        cls=cls,
-    )
-
-
 def _forbidden(request: web.Request, account: Account) -> web.Response:
     lang = language(request)
     return html(
@@ -140,7 +129,7 @@ async def list_view(request: web.Request, account: Account) -> web.Response:
         )
         for o in orgs
     )
-    propose = _form(
+    propose = pages.form(
         "/console/organisations",
         account.csrf,
         render(
@@ -240,7 +229,7 @@ async def detail_view(request: web.Request, account: Account) -> web.Response:
     editable = may_edit(account, org)
     form = Markup("")
     if editable:
-        form = _form(
+        form = pages.form(
             f"/console/organisations/{org.id}/edit",
             account.csrf,
             render(
@@ -284,7 +273,7 @@ async def detail_view(request: web.Request, account: Account) -> web.Response:
         )
     approve = Markup("")
     if account.role == "admin" and not org.approved:
-        approve = _form(
+        approve = pages.form(
             f"/console/organisations/{org.id}/approve",
             account.csrf,
             render('<button class="primary">{m}</button>', m=t(lang, "org_approve")),

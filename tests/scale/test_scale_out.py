@@ -30,6 +30,7 @@ from tests.support import (
     TEST_SECRETS,
     dead_nlu_url,
     free_port,
+    logged,
     process_environment,
     start_process,
     wait_until,
@@ -57,18 +58,6 @@ def telegram_update(chat: int, n: int) -> dict:
             "text": ("my boss did not pay my salary", "menu", "help")[n % 3],
         },
     }
-
-
-def logged(path: Path, event: str, key: str) -> list:
-    values = []
-    for line in path.read_text(errors="replace").splitlines():
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(record, dict) and record.get("event") == event:
-            values.append(record.get(key))
-    return values
 
 
 def webchat_body(sender: int, n: int) -> dict:
