@@ -41,7 +41,13 @@ MIN_TOPIC_CONFIDENCE = 0.35
 NGRAM = 3
 
 _LATIN_WORD = re.compile(r"^[\x00-\u024f]+$")
-_PUNCT = re.compile(r"[\s\W_]+")
+
+
+def _letters(text: str) -> str:
+    r"""Letters, digits and combining marks only. Not `re`'s `\W`: combining marks are not
+    `\w`, so it would also drop the vowel and tone marks of Thai, Lao, Khmer and Burmese
+    and make "ถูกตี" (was beaten) match "ถูกตัด" (was cut)."""
+    return "".join(ch for ch in text if ch.isalnum() or unicodedata.category(ch)[0] == "M")
 
 
 def fold(text: str) -> str:
@@ -50,7 +56,7 @@ def fold(text: str) -> str:
 
 def _squash(text: str) -> str:
     """Without whitespace and punctuation: how unsegmented scripts are compared."""
-    return _PUNCT.sub("", text)
+    return _letters(text)
 
 
 def _is_latin(text: str) -> bool:
@@ -60,7 +66,7 @@ def _is_latin(text: str) -> bool:
 def ngrams(text: str, n: int = NGRAM) -> Counter[str]:
     grams: Counter[str] = Counter()
     for chunk in fold(text).split():
-        chunk = _PUNCT.sub("", chunk)
+        chunk = _letters(chunk)
         if not chunk:
             continue
         padded = f" {chunk} " if _is_latin(chunk) else chunk

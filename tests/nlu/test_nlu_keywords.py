@@ -114,3 +114,23 @@ def test_every_urgent_intent_has_working_keywords_in_every_language(content: Pat
             for word in keywords[intent]:
                 got = clf.predict(word, lang).intent
                 assert got == intent, f"{lang}: keyword {word!r} of {intent} gives {got}"
+
+
+@pytest.fixture(scope="module")
+def real_content_classifier() -> KeywordClassifier:
+    return KeywordClassifier.from_content(CONTENT_DIR)
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("บัตรจะยังใช้ได้ไหม", "th"),  # "จะยัง" (still) is not the keyword "จะยิง" (will shoot)
+        ("ถูกตัดเงินเดือน", "th"),  # "ถูกตัด" (cut) is not "ถูกตี" (beaten)
+        ("ພາສາອັງກິດ", "lo"),  # "English language" is not "ງູກັດ" (snake bite)
+    ],
+)
+def test_vowel_and_tone_marks_count_in_keywords(
+    real_content_classifier: KeywordClassifier, text: str, language: str
+) -> None:
+    """Words that differ only in their vowel or tone marks are different words."""
+    assert real_content_classifier.urgent_match(text, language) is None
