@@ -49,7 +49,12 @@ def zawgyi_to_unicode(text: str) -> str:
 
 
 def to_unicode(text: str, threshold: float = DEFAULT_THRESHOLD) -> tuple[str, bool]:
-    """(text in Unicode, whether it was converted from Zawgyi)."""
+    """(text in Unicode, whether it was converted from Zawgyi).
+
+    A text the conversion leaves unchanged reads the same in both encodings (short words
+    such as "မရဘူး", which the detector scores 0.97): no evidence of Zawgyi, so the contact
+    is not told their phone uses it."""
     if is_zawgyi(text, threshold):
-        return zawgyi_to_unicode(text), True
+        converted = zawgyi_to_unicode(text)
+        return converted, converted != text
     return text, False

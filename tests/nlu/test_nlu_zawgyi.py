@@ -39,3 +39,11 @@ def test_threshold_is_a_parameter() -> None:
     assert 0.5 < zawgyi_probability(short) < 0.95
     assert to_unicode(short) == (short, False)
     assert to_unicode(short, threshold=0.5) == ("မင်္ဂလာပါ", True)
+
+
+@pytest.mark.parametrize("text", ["မရဘူး", "မလိုပါဘူး"])
+def test_text_that_reads_the_same_in_both_encodings_is_not_called_zawgyi(text: str) -> None:
+    """The detector is confident on these short Unicode words, but converting them changes
+    nothing: telling the user their phone uses Zawgyi would be wrong."""
+    assert is_zawgyi(text)
+    assert to_unicode(text) == (text, False)
