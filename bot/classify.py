@@ -31,7 +31,7 @@ async def classify_one(
         intent, confidence = prediction.intent, prediction.confidence
         ranking = prediction.ranking or ((intent, confidence),)
     urgent = urgent_intent(
-        content, keywords, ranking, normalized.text, language, settings.urgent_threshold
+        content.is_urgent, keywords, ranking, normalized.text, language, settings.urgent_threshold
     )
     return {
         "text": text,

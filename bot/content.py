@@ -83,6 +83,9 @@ class Content:
         entry = self.meta.get(topic_id)
         return entry.get("kind") if entry else None
 
+    def is_urgent(self, topic_id: str) -> bool:
+        return self.kind(topic_id) == "urgent"
+
     def topic(self, lang: str, topic_id: str) -> TopicText | None:
         meta = self.meta.get(topic_id)
         if meta is None:

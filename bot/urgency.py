@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from bot.content import Content
+from collections.abc import Callable
+
 from nlu.keywords import KeywordClassifier
 
 
 def urgent_intent(
-    content: Content,
+    is_urgent: Callable[[str], bool],
     keywords: KeywordClassifier,
     ranking: tuple[tuple[str, float], ...],
     text: str,
@@ -17,6 +18,6 @@ def urgent_intent(
     """The urgent intent if any ranked urgent intent reaches the (lower) urgent threshold,
     or the keyword safety net matches; a missed emergency costs more than a false alarm."""
     for intent, confidence in ranking:
-        if content.kind(intent) == "urgent" and confidence >= threshold:
+        if is_urgent(intent) and confidence >= threshold:
             return intent
     return keywords.urgent_match(text, language) if text else None

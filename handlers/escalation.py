@@ -37,7 +37,12 @@ def default_number(turn: Turn, topic_id: str | None = None) -> str:
 
 async def safety_net(turn: Turn, threshold: float) -> list[Reply] | None:
     intent = urgent_intent(
-        turn.content, turn.services.keywords, turn.ranking, turn.text, turn.language, threshold
+        turn.content.is_urgent,
+        turn.services.keywords,
+        turn.ranking,
+        turn.text,
+        turn.language,
+        threshold,
     )
     if intent is None:
         return None

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.urgency import urgent_intent
 from nlu.build_data import build, clean, example_files, load_examples, merge, to_rasa_yaml
 from nlu.client import RasaClient
 from nlu.keywords import KeywordClassifier
@@ -46,6 +47,12 @@ EVAL_DIR = NLU_DIR / "eval"
 REPORT = ROOT / "docs" / "nlu-report.md"
 NOTES = NLU_DIR / "report-notes.md"  # hand-written; appended to the generated report
 MIN_LATENCY_SAMPLES = 300
+# the bot's default (config.yml nlu.urgent_threshold)
+URGENT_THRESHOLD = float(
+    (yaml.safe_load((ROOT / "config.yml").read_text()) or {})
+    .get("nlu", {})
+    .get("urgent_threshold", 0.35)
+)
 
 # Runs rasa train as a child and prints the child's peak RSS (KiB on Linux) last.
 _MEASURE = (
@@ -75,6 +82,10 @@ class LangScore:
     urgent_recall: float | None = None
     urgent_exact_recall: float | None = None
     false_urgent_rate: float | None = None
+    # the bot's own rule (bot/urgency.py): an urgent intent ranked at or above the urgent
+    # threshold, or the keyword safety net
+    escalation_recall: float | None = None
+    false_escalation_rate: float | None = None
     confusions: list[tuple[str, str, int]] = field(default_factory=list)
 
 
@@ -198,7 +209,28 @@ async def latency_sample(url: str, texts: list[str]) -> list[float]:
 
 
 # --- metrics -------------------------------------------------------------------------
-def score(gold: list[str], pred: list[str]) -> LangScore:
+def escalations(
+    kw: KeywordClassifier,
+    items: list[tuple[str, str]],
+    preds: list[Prediction],
+    language: str,
+) -> list[bool]:
+    """Whether the bot's urgency rule escalates each held-out message."""
+    return [
+        urgent_intent(
+            is_urgent,
+            kw,
+            p.ranking or ((p.intent, p.confidence),),
+            normalize(text).text,
+            language,
+            URGENT_THRESHOLD,
+        )
+        is not None
+        for (text, _), p in zip(items, preds, strict=True)
+    ]
+
+
+def score(gold: list[str], pred: list[str], escalated: list[bool] | None = None) -> LangScore:
     n = len(gold)
     s = LangScore(n=n)
     if not n:
@@ -218,6 +250,12 @@ def score(gold: list[str], pred: list[str]) -> LangScore:
         s.urgent_exact_recall = sum(g == p for g, p in urgent) / len(urgent)
     if other:
         s.false_urgent_rate = sum(is_urgent(p) for _, p in other) / len(other)
+    if escalated is not None:
+        flagged = list(zip(gold, escalated, strict=True))
+        if urgent:
+            s.escalation_recall = sum(e for g, e in flagged if is_urgent(g)) / len(urgent)
+        if other:
+            s.false_escalation_rate = sum(e for g, e in flagged if not is_urgent(g)) / len(other)
     pairs = Counter((g, p) for g, p in zip(gold, pred, strict=True) if g != p)
     s.confusions = [(g, p, c) for (g, p), c in pairs.most_common(5)]
     return s
@@ -235,6 +273,7 @@ def percentile(values: list[float], q: float) -> float:
 def evaluate_config(
     config: Path, content: Path, evalsets: dict[str, list[tuple[str, str]]], work: Path
 ) -> ConfigResult:
+    kw = KeywordClassifier.from_content(content)
     built = build(content, work / "data", config)
     print(f"evaluate: training {config.name} on {built.examples} examples", file=sys.stderr)
     trained = train_measured(built.path, config, work / "model")
@@ -253,18 +292,21 @@ def evaluate_config(
             latencies.extend(lat)
             confidences.extend(p.confidence for p in preds)
             correct.extend(p.intent == i for p, (_, i) in zip(preds, items, strict=True))
-            per_language[lang] = score([i for _, i in items], [p.intent for p in preds])
+            per_language[lang] = score(
+                [i for _, i in items],
+                [p.intent for p in preds],
+                escalations(kw, items, preds, lang),
+            )
         texts = [normalize(t).text for items in evalsets.values() for t, _ in items]
         latencies.extend(asyncio.run(latency_sample(url, texts)))
     finally:
         stop_server(proc)
-    kw = KeywordClassifier.from_content(content)
-    keywords = {
-        lang: score(
-            [i for _, i in items], [kw.predict(normalize(t).text, lang).intent for t, _ in items]
+    keywords = {}
+    for lang, items in evalsets.items():
+        preds = [kw.predict(normalize(t).text, lang) for t, _ in items]
+        keywords[lang] = score(
+            [i for _, i in items], [p.intent for p in preds], escalations(kw, items, preds, lang)
         )
-        for lang, items in evalsets.items()
-    }
     return ConfigResult(
         config,
         trained,
@@ -333,15 +375,17 @@ def _rel(path: Path) -> str:
 def _lang_table(scores: dict[str, LangScore]) -> list[str]:
     lines = [
         "| lang | n | top-1 acc | macro-F1 | urgent recall (any / exact) | false-urgent rate "
+        "| escalated by the bot: urgent / not urgent "
         "| top confusions (gold → predicted ×n) |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for lang, s in scores.items():
         conf = "; ".join(f"{g} → {p} ×{c}" for g, p, c in s.confusions[:3]) or "–"
         lines.append(
             f"| {lang} | {s.n} | {_pct(s.accuracy)} | {_pct(s.macro_f1)} | "
             f"{_pct(s.urgent_recall)} / {_pct(s.urgent_exact_recall)} | "
-            f"{_pct(s.false_urgent_rate)} | {conf} |"
+            f"{_pct(s.false_urgent_rate)} | "
+            f"{_pct(s.escalation_recall)} / {_pct(s.false_escalation_rate)} | {conf} |"
         )
     return lines
 
@@ -384,13 +428,16 @@ def render(
         "Urgent recall counts an urgent example predicted as any urgent intent (escalation "
         "happens either way); exact counts the right urgent intent. Latency is the client's "
         "round trip to `rasa run` on localhost (normalize excluded), one request at a time.",
+        '"Escalated by the bot" applies the bot\'s own urgency rule (`bot/urgency.py`: any '
+        f"urgent intent ranked at or above the urgent threshold {URGENT_THRESHOLD}, or the "
+        "keyword safety net), which is what decides escalation in live traffic.",
         "",
         "## Pipelines",
         "",
         "| config | train time | train peak RSS | server ready | mean acc | mean macro-F1 "
-        "| mean urgent recall | mean false-urgent | parse p50 | parse p99 "
-        "| ECE | mean conf right / wrong |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| mean urgent recall | mean false-urgent | mean escalated: urgent / not urgent "
+        "| parse p50 | parse p99 | ECE | mean conf right / wrong |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
         out.append(
@@ -399,6 +446,8 @@ def render(
             f"{_pct(mean_of(r.per_language, 'macro_f1'))} | "
             f"{_pct(mean_of(r.per_language, 'urgent_recall'))} | "
             f"{_pct(mean_of(r.per_language, 'false_urgent_rate'))} | "
+            f"{_pct(mean_of(r.per_language, 'escalation_recall'))} / "
+            f"{_pct(mean_of(r.per_language, 'false_escalation_rate'))} | "
             f"{r.latency_p50_ms:.1f} ms | {r.latency_p99_ms:.1f} ms | "
             f"{r.calibration.ece:.3f} | {r.calibration.mean_correct:.2f} / "
             f"{'–' if r.calibration.mean_wrong is None else f'{r.calibration.mean_wrong:.2f}'} |"

@@ -16,6 +16,7 @@ CONFIG = NLU_DIR / "rasa" / "config.yml"
 COMPONENT_SOURCES = (
     NLU_DIR / "rasa" / "components" / "multiscript_tokenizer.py",
     NLU_DIR / "rasa" / "components" / "segment.py",
+    NLU_DIR / "rasa" / "components" / "linear_classifier.py",
     NLU_DIR / "requirements-rasa.txt",
 )
 GENERATED_DIR = NLU_DIR / "data" / "generated"

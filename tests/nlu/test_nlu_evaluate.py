@@ -19,6 +19,18 @@ def test_score_per_language_metrics() -> None:
     assert ("urgent_trapped", "urgent_violence", 1) in s.confusions
     # labels: wage_unpaid 1.0, menu 2/3, others 0
     assert s.macro_f1 == pytest.approx((1.0 + 2 / 3) / 5)
+    assert s.escalation_recall is None  # not measured without the bot's rule
+
+
+def test_escalation_by_the_bots_rule_is_scored_apart_from_top_1() -> None:
+    gold = ["urgent_trapped", "urgent_violence", "wage_unpaid", "greet"]
+    pred = ["documents_retained", "urgent_violence", "wage_unpaid", "greet"]
+    # the rule escalated the first urgent message (a ranked urgent intent or a keyword)
+    # but not the second, and raised one false alarm
+    s = score(gold, pred, escalated=[True, False, True, False])
+    assert s.urgent_recall == pytest.approx(0.5)
+    assert s.escalation_recall == pytest.approx(0.5)
+    assert s.false_escalation_rate == pytest.approx(0.5)
 
 
 def test_calibration_and_percentile() -> None:
