@@ -98,7 +98,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"C": 0.5, "char_min_ngram": 2, "char_max_ngram": 5, "random_seed": 42}
+        return {"C": 1.0, "char_min_ngram": 2, "char_max_ngram": 5, "random_seed": 42}
 
     @staticmethod
     def required_packages() -> list[str]:
