@@ -1,4 +1,5 @@
-"""NLU test fixtures: fixture content and a real Rasa server (trained once, cached by hash).
+"""NLU test fixtures: fixture content, and a real Rasa server serving the model of the real
+content (the one `make model` trains, cached by data hash, so the suite trains nothing more).
 
 The server fixture skips only when the Rasa virtualenv (.venv-rasa, or $NLU_RASA_VENV) is
 absent; create it with ``bash nlu/setup_rasa.sh``.
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from nlu.keywords import KeywordClassifier
-from nlu.rasa_env import CONFIG, MODELS_DIR, rasa_available, rasa_bin
+from nlu.rasa_env import CONFIG, CONTENT_DIR, MODELS_DIR, rasa_available, rasa_bin
 from nlu.serve import free_port, start_server, stop_server, wait_ready
 
 FIXTURE_CONTENT = Path(__file__).parent / "fixtures" / "content"
@@ -42,12 +43,12 @@ def rasa_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from nlu.train import train
 
     data_dir = tmp_path_factory.mktemp("nlu-data")
-    return train(FIXTURE_CONTENT, CONFIG, MODELS_DIR, data_dir=data_dir)
+    return train(CONTENT_DIR, CONFIG, MODELS_DIR, data_dir=data_dir)
 
 
 @pytest.fixture(scope="session")
 def rasa_url(rasa_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real ``rasa run --enable-api`` on a free port, serving the fixture model."""
+    """A real ``rasa run --enable-api`` on a free port, serving the content's model."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = tmp_path_factory.mktemp("rasa") / "rasa.log"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from nlu.client import CLOSED, HALF_OPEN, OPEN, CircuitBreaker, RasaClient
@@ -48,11 +46,10 @@ async def test_dead_server_falls_back_to_keywords(
         assert not await client.healthy()
         await client.classify(text, "my")
         assert client.breakers[dead].state == OPEN
-        # open breaker: no network call at all, answered at once
-        start = time.monotonic()
+        # open breaker: answered by the keywords without trying the server again
         pred = await client.classify("ကျွန်တော် အလုပ်ထွက်လို့မရဘူး", "my")
-        assert time.monotonic() - start < 0.05
         assert pred.source == "keywords"
+        assert not client.breakers[dead].allow()
 
 
 # (raw text as typed, expected language, expected intent)
