@@ -106,7 +106,10 @@ class Worker:
                 if not await inbox.mark_done(session, row_id, lease_end):
                     raise LostLease
             metrics.MESSAGES_HANDLED.labels(event.platform, outcome.language, outcome.kind).inc()
-            log.info("inbox_event_handled", inbox_id=row_id, kind=outcome.kind)
+            # `nlu` tells, per message, whether Rasa or the keyword fallback answered.
+            log.info(
+                "inbox_event_handled", inbox_id=row_id, kind=outcome.kind, nlu=outcome.nlu_source
+            )
         except LostLease:
             log.warning("inbox_lease_lost", inbox_id=row_id)
         except Exception as exc:
