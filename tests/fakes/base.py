@@ -20,6 +20,7 @@ class Failure:
     # The platform takes the request as usual (it counts as accepted) and only its answer
     # is `delay` late: the client times out without knowing that it was delivered.
     accept: bool = False
+    after: int = 0  # let this many matching requests through first (fail the n+1th)
 
 
 RAW = web.RequestKey("raw", bytes)
@@ -83,6 +84,9 @@ class FakeServer:
         failure = self._failures[0]
         if failure.paths and not request.path.endswith(failure.paths):
             return None
+        if failure.after:
+            failure.after -= 1
+            return None
         self._failures.popleft()
         self.failed.append(
             {
@@ -99,6 +103,10 @@ class FakeServer:
             await asyncio.sleep(failure.delay)
         body = failure.body if failure.body is not None else self.error_body(failure.status)
         return web.json_response(body, status=failure.status, headers=failure.headers)
+
+    def delivered(self) -> list[tuple[str, str]]:
+        """(recipient, text) of every message the platform accepted."""
+        raise NotImplementedError
 
     def error_body(self, status: int) -> Any:
         return {"message": f"scripted {status}"}
