@@ -97,6 +97,19 @@ async def wait_until(predicate, within: float = 60.0, interval: float = 0.1) -> 
         await asyncio.sleep(interval)
 
 
+FIXTURE_NLU_CONTENT = ROOT / "tests" / "nlu" / "fixtures" / "content"
+
+
+def fixture_nlu_model(data_dir: Path) -> Path:
+    """The small Rasa model of tests/nlu/fixtures/content. nlu.train names models by the
+    hash of their data, config and tokenizer, so it trains only when none is cached in
+    nlu/models (about 35 s). Raises SystemExit when Rasa is missing or training fails."""
+    from nlu.rasa_env import CONFIG, MODELS_DIR
+    from nlu.train import train
+
+    return train(FIXTURE_NLU_CONTENT, CONFIG, MODELS_DIR, data_dir=data_dir)
+
+
 def dead_nlu_url() -> str:
     """An NLU address where nothing listens: the client falls back to keywords at once."""
     return f"http://127.0.0.1:{free_port()}"

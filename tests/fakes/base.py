@@ -37,6 +37,8 @@ class FakeServer:
         self.rejected: list[tuple[int, str]] = []  # (status, why) for every refused request
         # every scripted failure served: {"path", "failure", "raw", "at"}
         self.failed: list[dict[str, Any]] = []
+        # every request, whatever its answer: {"path", "raw", "at"}
+        self.requests: list[dict[str, Any]] = []
         self._failures: deque[Failure] = deque()
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -59,6 +61,9 @@ class FakeServer:
         # The raw body identifies a request and its retries (same bytes) in `accepted` and
         # `failed`; aiohttp caches it, so the handlers still parse it as usual.
         request[RAW] = await request.read()
+        self.requests.append(
+            {"path": request.path, "raw": request[RAW], "at": asyncio.get_running_loop().time()}
+        )
         response = await handler(request)
         if request.get(LATE):
             await asyncio.sleep(request[LATE])
