@@ -30,13 +30,14 @@ LINE_PUSH = ("/v2/bot/message/push",)
 
 # Failures scripted on every fake after waves 0, 1, 2 of the traffic: (what, fail_next
 # arguments). Each hits the next request(s) to that platform, whichever reply it carries.
+RATE_LIMITED = f"429 with a {RETRY_HINT_S} s retry hint"
 ROUNDS: tuple[tuple[tuple[str, dict[str, Any]], ...], ...] = (
-    (("429 with retry hint", {"status": 429}), ("500", {"status": 500})),
+    ((RATE_LIMITED, {"status": 429}), ("500", {"status": 500})),
     (
-        ("timeout before the platform took it", {"status": 500, "delay": STALL_S}),
-        ("timeout after the platform took it", {"status": 200, "delay": STALL_S, "accept": True}),
+        ("timeout, the platform did not take it", {"status": 500, "delay": STALL_S}),
+        ("timeout, the platform took it", {"status": 200, "delay": STALL_S, "accept": True}),
     ),
-    (("500 twice", {"status": 500, "times": 2}), ("429 with retry hint", {"status": 429})),
+    (("500 twice", {"status": 500, "times": 2}), (RATE_LIMITED, {"status": 429})),
 )
 
 
@@ -180,9 +181,8 @@ class Platforms:
 
     def script(self, round_: int) -> list[str]:
         """Script one round of failures on every fake; what was scripted, for the report."""
-        scripted = []
         for platform, fake in self.fakes.items():
-            for what, arguments in ROUNDS[round_]:
+            for _, arguments in ROUNDS[round_]:
                 kwargs = dict(arguments)
                 if kwargs["status"] == 429:
                     kwargs.update(retry_hint(platform))
@@ -191,8 +191,7 @@ class Platforms:
                     # reply-token call that timed out is dead-lettered like Telegram's.
                     kwargs["paths"] = LINE_PUSH
                 fake.fail_next(**kwargs)
-                scripted.append(f"{platform}: {what}")
-        return scripted
+        return [f"LINE, Telegram, Messenger: {what}" for what, _ in ROUNDS[round_]]
 
     def scripted_left(self) -> int:
         return sum(fake.scripted_left for fake in self.fakes.values())
