@@ -60,3 +60,4 @@ class Delivery:
     language: str
     user_last_seen: datetime | None  # for reply windows (Messenger 24 h / 7 days)
     attempts: int = 0
+    parts_sent: int = 0  # parts an earlier attempt got through (SendResult.parts_sent)

@@ -4,7 +4,10 @@ A row is claimed (state "sending") before the platform call and finished after i
 process dies during the call nobody can know whether the platform got it, so a row found
 in "sending" after its lease is retried only on channels whose sends are idempotent
 (LINE push with X-Line-Retry-Key, the web chat); on others it goes to the dead-letter
-state "unknown", counted in metrics, rather than risk a second copy.
+state "unknown", counted in metrics, rather than risk a second copy. A call that timed out
+is the same uncertainty seen from a live process: the channel says so
+(`SendResult.uncertain`) and the row goes to "unknown" too. A reply of several messages
+records how many the platform took (`parts_sent`), so a retry does not repeat them.
 """
 
 from __future__ import annotations
@@ -127,7 +130,12 @@ async def mark_sent(session: AsyncSession, row_id: int, lease_end: datetime) -> 
 
 
 async def mark_retry(
-    session: AsyncSession, row_id: int, lease_end: datetime, delay: float, error: str
+    session: AsyncSession,
+    row_id: int,
+    lease_end: datetime,
+    delay: float,
+    error: str,
+    parts_sent: int,
 ) -> None:
     await leases.finish(
         session,
@@ -137,6 +145,23 @@ async def mark_retry(
         state="pending",
         available_at=utcnow() + timedelta(seconds=delay),
         last_error=error[:200],
+        parts_sent=parts_sent,
+    )
+
+
+async def mark_unknown(
+    session: AsyncSession, row_id: int, lease_end: datetime, error: str, parts_sent: int
+) -> None:
+    """The platform may have the message or not: dead-letter it, never send it again."""
+    metrics.DEAD_LETTERS.labels("outbox", "uncertain").inc()
+    await leases.finish(
+        session,
+        OutboxMessage,
+        row_id,
+        lease_end,
+        state="unknown",
+        last_error=error[:200],
+        parts_sent=parts_sent,
     )
 
 

@@ -43,6 +43,7 @@ class Outcome:
     kind: str  # for metrics: text, postback, follow, unsupported, relayed, urgent, ...
     language: str
     replies: int
+    nlu_source: str | None = None  # who classified the text: "rasa", "keywords" or nobody
 
 
 # Words the interface tells people to type ("Type HELP", "Type DELETE") work as buttons,
@@ -108,7 +109,7 @@ async def handle_event(
             replies=replies,
             reply_token=event.reply_token,
         )
-    return Outcome(kind, turn.language, len(replies))
+    return Outcome(kind, turn.language, len(replies), turn.nlu_source)
 
 
 async def _route(turn: Turn) -> tuple[str, list[Reply]]:
@@ -193,6 +194,7 @@ async def _route_text(turn: Turn) -> tuple[str, list[Reply]]:
     prediction = await turn.services.classifier.classify(turn.text, turn.language)
     metrics.NLU_LATENCY.labels(prediction.source).observe(time.perf_counter() - started)
     turn.intent, turn.confidence = prediction.intent, prediction.confidence
+    turn.nlu_source = prediction.source
     turn.ranking = prediction.ranking or ((prediction.intent, prediction.confidence),)
 
     urgent = await safety_net(turn, settings.urgent_threshold)

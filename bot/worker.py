@@ -106,7 +106,10 @@ class Worker:
                 if not await inbox.mark_done(session, row_id, lease_end):
                     raise LostLease
             metrics.MESSAGES_HANDLED.labels(event.platform, outcome.language, outcome.kind).inc()
-            log.info("inbox_event_handled", inbox_id=row_id, kind=outcome.kind)
+            # `nlu` tells, per message, whether Rasa or the keyword fallback answered.
+            log.info(
+                "inbox_event_handled", inbox_id=row_id, kind=outcome.kind, nlu=outcome.nlu_source
+            )
         except LostLease:
             log.warning("inbox_lease_lost", inbox_id=row_id)
         except Exception as exc:
@@ -155,6 +158,7 @@ class Worker:
                 language=data["language"],
                 user_last_seen=data["last_seen"],
                 attempts=row.attempts,
+                parts_sent=row.parts_sent,
             )
         channel = self.services.channels.get(delivery.platform)
         result: SendResult | None = None
@@ -190,6 +194,13 @@ class Worker:
                 metrics.SEND_FAILURES.labels(delivery.platform, "permanent").inc()
                 await outbox.mark_dead(session, row_id, lease_end, result.reason or "permanent")
                 return
+            # Progress never goes back: a result that does not count parts keeps the old one.
+            parts_sent = max(result.parts_sent if result else 0, delivery.parts_sent)
+            if result is not None and result.uncertain:
+                metrics.SEND_FAILURES.labels(delivery.platform, "uncertain").inc()
+                log.warning("outbox_send_uncertain", outbox_id=row_id, platform=delivery.platform)
+                await outbox.mark_unknown(session, row_id, lease_end, result.reason, parts_sent)
+                return
             if delivery.attempts >= self.settings.worker_max_attempts:
                 await outbox.mark_dead(session, row_id, lease_end, "too_many_attempts")
                 return
@@ -200,7 +211,7 @@ class Worker:
             if result is not None and result.retry_after is not None:
                 delay = max(delay, result.retry_after)
             reason = (result.reason if result else "exception") or "retry"
-            await outbox.mark_retry(session, row_id, lease_end, delay, reason)
+            await outbox.mark_retry(session, row_id, lease_end, delay, reason, parts_sent)
 
 
 # Rows still waiting, busy or dead-lettered. Finished rows ("done", "sent") are history that

@@ -33,6 +33,7 @@ class Turn:
     intent: str | None = None
     confidence: float = 0.0
     ranking: tuple[tuple[str, float], ...] = ()
+    nlu_source: str | None = None  # "rasa" or "keywords" (fallback) when the NLU was asked
     notices: list[str] = field(default_factory=list)  # ui keys said before the answer
     erased: bool = False  # the contact erased their data during this turn: log nothing
 

@@ -97,6 +97,19 @@ async def wait_until(predicate, within: float = 60.0, interval: float = 0.1) -> 
         await asyncio.sleep(interval)
 
 
+FIXTURE_NLU_CONTENT = ROOT / "tests" / "nlu" / "fixtures" / "content"
+
+
+def content_nlu_model(data_dir: Path) -> Path:
+    """The Rasa model of content/, the one `make model` trains. nlu.train names models by
+    the hash of their data, config and tokenizer, so it trains only when none is cached in
+    nlu/models (1-2 min). Raises SystemExit when Rasa is missing or training fails."""
+    from nlu.rasa_env import CONFIG, CONTENT_DIR, MODELS_DIR
+    from nlu.train import train
+
+    return train(CONTENT_DIR, CONFIG, MODELS_DIR, data_dir=data_dir)
+
+
 def dead_nlu_url() -> str:
     """An NLU address where nothing listens: the client falls back to keywords at once."""
     return f"http://127.0.0.1:{free_port()}"

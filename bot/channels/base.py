@@ -30,12 +30,18 @@ class SendResult:
 
     ok: delivered. retry_after: a transient failure, try again after that many seconds.
     permanent: never retry (bad request, user blocked the bot, window closed); `reason` says why.
+    uncertain: no answer to a call the platform may have carried out (a timeout), and
+    repeating it is not safe: the outbox dead-letters the row as "unknown" instead.
+    parts_sent: of the delivery's parts (messages or API calls, see the channel), how many
+    the platform has taken, counting earlier attempts: a retry starts after them.
     """
 
     ok: bool
     retry_after: float | None = None
     permanent: bool = False
     reason: str = ""
+    uncertain: bool = False
+    parts_sent: int = 0
 
 
 class Channel(ABC):

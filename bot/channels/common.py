@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any, TypeVar
 
+import aiohttp
 from prometheus_client import Counter, Gauge
 
 from bot.channels.base import SendResult, WebhookRejected
@@ -68,6 +69,12 @@ def result_for_status(
     if status >= 500:
         return SendResult(ok=False, reason=reason)
     return SendResult(ok=False, permanent=True, reason=reason)
+
+
+def may_have_arrived(exc: BaseException) -> bool:
+    """Whether the platform may have carried out a call that ended in this error: only a
+    connection that never opened proves it did not (a timeout or a lost answer does not)."""
+    return not isinstance(exc, aiohttp.ClientConnectorError)
 
 
 def retry_after_header(value: str | None) -> float | None:

@@ -12,7 +12,7 @@ import hmac
 import json
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, ClassVar
 
@@ -26,6 +26,7 @@ from bot.channels.common import (
     UNKNOWN_EVENTS,
     load_json,
     log,
+    may_have_arrived,
     require,
     require_str,
     result_for_status,
@@ -172,24 +173,35 @@ class LineChannel(Channel):
         ]
 
     async def send(self, delivery: Delivery) -> SendResult:
+        """Up to five messages per call (a part): the first by reply token while it is
+        fresh, the others, and the first when the token is refused, by push. A retry
+        starts at the first part LINE did not take."""
         messages = self.render(delivery.replies)
         n = self.settings.max_messages_per_call
         batches = [messages[i : i + n] for i in range(0, len(messages), n)]
         token = delivery.reply_token if self._token_fresh(delivery) else None
-        for index, batch in enumerate(batches):
+        for index in range(delivery.parts_sent, len(batches)):
             if index == 0 and token:
-                status, body, headers = await self._post(
-                    "/v2/bot/message/reply", {"replyToken": token, "messages": batch}
-                )
-                if 200 <= status < 300:
-                    continue
-                if not (status == 400 and "reply token" in _message(body).lower()):
-                    return self._result(status, body, headers)
-                log.info("line: reply token rejected, falling back to push")
-            result = await self._push(delivery, batch, index)
+                result = await self._reply(token, batches[0])
+                if result is None:
+                    log.info("line: reply token rejected, falling back to push")
+                    result = await self._push(delivery, batches[0], index)
+            else:
+                result = await self._push(delivery, batches[index], index)
             if not result.ok:
-                return result
-        return SendResult(ok=True)
+                return replace(result, parts_sent=index)
+        return SendResult(ok=True, parts_sent=len(batches))
+
+    async def _reply(self, token: str, batch: list[dict[str, Any]]) -> SendResult | None:
+        """Send by reply token; None if LINE refused the token (expired): push instead."""
+        answer = await self._post("/v2/bot/message/reply", {"replyToken": token, "messages": batch})
+        if answer.may_have_arrived:
+            # Unlike push, reply has no retry key, and a token LINE took is refused the next
+            # time: the push fallback would deliver the messages a second time.
+            return SendResult(ok=False, uncertain=True, reason="line_reply_timeout")
+        if answer.status == 400 and "reply token" in _message(answer.body).lower():
+            return None
+        return self._result(answer)
 
     def _token_fresh(self, delivery: Delivery) -> bool:
         if not delivery.reply_token:
@@ -215,19 +227,20 @@ class LineChannel(Channel):
             return SendResult(ok=False, permanent=True, reason=QUOTA_REASON)
         key = delivery.idempotency_key if index == 0 else f"{delivery.idempotency_key}#{index}"
         retry_key = str(uuid.uuid5(RETRY_KEY_NAMESPACE, key))
-        status, body, headers = await self._post(
+        # A push that got no answer is simply retried: the retry key makes it safe.
+        answer = await self._post(
             "/v2/bot/message/push",
             {"to": delivery.user_id, "messages": batch},
             {"X-Line-Retry-Key": retry_key},
         )
-        if status == 409:  # this retry key was accepted before: already delivered
+        if answer.status == 409:  # this retry key was accepted before: already delivered
             return SendResult(ok=True)
-        if 200 <= status < 300:
+        if 200 <= answer.status < 300:
             await self._count_push(period)
             return SendResult(ok=True)
-        if status == 429 and "monthly limit" in _message(body).lower():
+        if answer.status == 429 and "monthly limit" in _message(answer.body).lower():
             return SendResult(ok=False, permanent=True, reason=QUOTA_REASON)
-        return self._result(status, body, headers)
+        return self._result(answer)
 
     async def _count_push(self, period: str) -> None:
         total = await self.counter.add(self.name, period, 1)
@@ -244,18 +257,18 @@ class LineChannel(Channel):
         tz = timezone(timedelta(hours=self.settings.quota_utc_offset_hours))
         return (now or datetime.now(UTC)).astimezone(tz).strftime("%Y-%m")
 
-    def _result(self, status: int, body: str, headers: dict[str, str]) -> SendResult:
-        reason = f"line_http_{status}" if status else "line_network"
-        detail = _message(body)
+    def _result(self, answer: Answer) -> SendResult:
+        reason = f"line_http_{answer.status}" if answer.status else "line_network"
+        detail = _message(answer.body)
         if detail:
             reason = f"{reason}: {detail[:200]}"
-        retry_after = retry_after_header(headers.get("Retry-After"))
-        return result_for_status(self.name, status or 599, retry_after, reason)
+        retry_after = retry_after_header(answer.headers.get("Retry-After"))
+        return result_for_status(self.name, answer.status or 599, retry_after, reason)
 
     async def _post(
         self, path: str, payload: dict[str, Any], extra: dict[str, str] | None = None
-    ) -> tuple[int, str, dict[str, str]]:
-        """POST to the API; a network error or timeout is reported as status 0."""
+    ) -> Answer:
+        """POST to the API; a network error or timeout is an Answer with status 0."""
         headers = {"Authorization": f"Bearer {self.settings.access_token}"}
         headers.update(extra or {})
         url = self.settings.api_base.rstrip("/") + path
@@ -266,10 +279,20 @@ class LineChannel(Channel):
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=self.settings.timeout_s),
             ) as resp:
-                return resp.status, await resp.text(), dict(resp.headers)
+                return Answer(resp.status, await resp.text(), dict(resp.headers))
         except (TimeoutError, aiohttp.ClientError) as exc:
             log.warning("line: %s failed: %s", path, type(exc).__name__)
-            return 0, "", {}
+            return Answer(0, may_have_arrived=may_have_arrived(exc))
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """LINE's answer to one call; status 0 when there was none."""
+
+    status: int
+    body: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    may_have_arrived: bool = False  # no answer, and LINE may have carried the call out
 
 
 def _message(body: str) -> str:

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -26,6 +26,7 @@ from bot.channels.common import (
     event_key,
     load_json,
     log,
+    may_have_arrived,
     require,
     require_str,
     result_for_status,
@@ -206,16 +207,18 @@ class MessengerChannel(Channel):
         return {}
 
     async def send(self, delivery: Delivery) -> SendResult:
+        """One Send API call per part; a retry starts at the first part Meta did not take."""
         mtype = self.messaging_type(delivery)
         if not mtype:
             log.info("messenger: window closed for a %s reply", delivery.sender)
             return SendResult(ok=False, permanent=True, reason=WINDOW_CLOSED)
-        for message in self.render(delivery.replies):
-            body = {"recipient": {"id": delivery.user_id}, **mtype, "message": message}
+        parts = self.render(delivery.replies)
+        for index in range(delivery.parts_sent, len(parts)):
+            body = {"recipient": {"id": delivery.user_id}, **mtype, "message": parts[index]}
             result = await self._post(body)
             if not result.ok:
-                return result
-        return SendResult(ok=True)
+                return replace(result, parts_sent=index)
+        return SendResult(ok=True, parts_sent=len(parts))
 
     async def _post(self, payload: dict[str, Any]) -> SendResult:
         s = self.settings
@@ -231,7 +234,9 @@ class MessengerChannel(Channel):
                 retry_after = retry_after_header(resp.headers.get("Retry-After"))
         except (TimeoutError, aiohttp.ClientError) as exc:
             log.warning("messenger: send failed: %s", type(exc).__name__)
-            return SendResult(ok=False, reason="messenger_network")
+            # The Send API has no idempotency key: after a timeout, sending again could
+            # deliver the message twice.
+            return SendResult(ok=False, uncertain=may_have_arrived(exc), reason="messenger_network")
         if 200 <= status < 300:
             return SendResult(ok=True)
         error = _graph_error(text)

@@ -15,7 +15,7 @@ import hmac
 import time
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import aiohttp
@@ -222,26 +222,39 @@ class TelegramChannel(Channel):
         return InlineKeyboardMarkup(rows)
 
     async def send(self, delivery: Delivery) -> SendResult:
+        """One sendMessage per part; a retry starts at the first part Telegram did not take."""
         chat_id = delivery.address.get("chat_id") or delivery.user_id
         query_id = delivery.address.get("callback_query_id")
         if query_id and delivery.attempts == 0:
             await self.answer_callback(str(query_id))
-        for text, keyboard in self.render(delivery.replies):
+        parts = self.render(delivery.replies)
+        for index in range(delivery.parts_sent, len(parts)):
+            text, keyboard = parts[index]
             await self._pace(str(chat_id))
-            try:
-                await self.bot.send_message(chat_id=chat_id, text=text, reply_markup=keyboard)
-            except RetryAfter as exc:
-                return SendResult(ok=False, retry_after=_seconds(exc), reason="telegram_429")
-            except TimedOut:
-                return SendResult(ok=False, reason="telegram_timeout")
-            except BadRequest as exc:
-                return SendResult(ok=False, permanent=True, reason=f"telegram_400: {exc.message}")
-            except NetworkError as exc:  # 5xx and connection errors (after the 4xx subclasses)
-                return SendResult(ok=False, reason=f"telegram_network: {exc.message}")
-            except TelegramError as exc:  # 401/403/404/409: token, blocked, ...
-                reason = f"telegram_{type(exc).__name__.lower()}: {exc.message}"
-                return SendResult(ok=False, permanent=True, reason=reason)
-        return SendResult(ok=True)
+            failure = await self._send_part(chat_id, text, keyboard)
+            if failure is not None:
+                return replace(failure, parts_sent=index)
+        return SendResult(ok=True, parts_sent=len(parts))
+
+    async def _send_part(
+        self, chat_id: int | str, text: str, keyboard: InlineKeyboardMarkup | None
+    ) -> SendResult | None:
+        """None if Telegram took the message, else what went wrong."""
+        try:
+            await self.bot.send_message(chat_id=chat_id, text=text, reply_markup=keyboard)
+        except RetryAfter as exc:
+            return SendResult(ok=False, retry_after=_seconds(exc), reason="telegram_429")
+        except TimedOut:
+            # sendMessage has no idempotency key: sending again could show it twice.
+            return SendResult(ok=False, uncertain=True, reason="telegram_timeout")
+        except BadRequest as exc:
+            return SendResult(ok=False, permanent=True, reason=f"telegram_400: {exc.message}")
+        except NetworkError as exc:  # 5xx and connection errors (after the 4xx subclasses)
+            return SendResult(ok=False, reason=f"telegram_network: {exc.message}")
+        except TelegramError as exc:  # 401/403/404/409: token, blocked, ...
+            reason = f"telegram_{type(exc).__name__.lower()}: {exc.message}"
+            return SendResult(ok=False, permanent=True, reason=reason)
+        return None
 
     async def answer_callback(self, query_id: str) -> None:
         """Stop the spinner on the tapped button; failures (query too old) do not matter."""

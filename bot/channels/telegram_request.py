@@ -12,6 +12,8 @@ from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
+from bot.channels.common import may_have_arrived
+
 
 class AiohttpRequest(BaseRequest):
     """Send Bot API calls as form data (multipart when there are files) via aiohttp."""
@@ -60,7 +62,9 @@ class AiohttpRequest(BaseRequest):
         try:
             async with self._http.request(method, url, **kwargs) as resp:  # type: ignore[arg-type]
                 return resp.status, await resp.read()
-        except TimeoutError as exc:
-            raise TimedOut("Telegram API timed out") from exc
-        except aiohttp.ClientError as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            # TimedOut: Telegram may have carried the call out (the channel does not repeat
+            # it); NetworkError: it cannot have (no connection), so a retry is safe.
+            if may_have_arrived(exc):
+                raise TimedOut(f"no answer from the Telegram API: {type(exc).__name__}") from exc
             raise NetworkError(f"aiohttp error: {type(exc).__name__}") from exc

@@ -133,10 +133,13 @@ class OutboxMessage(Base):
     payload_enc: Mapped[bytes] = mapped_column(LargeBinary)
     reply_token: Mapped[str | None] = mapped_column(String(256))
     sender: Mapped[str] = mapped_column(String(16), default="bot")
-    # pending -> sending -> sent | dead. A row found in "sending" after its lease may or
-    # may not have reached the platform, so it is never sent again blindly (see bot.outbox).
+    # pending -> sending -> sent | dead | unknown. A send that may or may not have reached
+    # the platform (a crash or a timeout mid-call) is never repeated blindly: see bot.outbox.
     state: Mapped[str] = mapped_column(String(12), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # A reply goes out as several platform messages (API calls); those the platform took
+    # before a failure are not sent again on the retry.
+    parts_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     available_at: Mapped[datetime] = mapped_column(default=utcnow)
     locked_until: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(200))

@@ -26,15 +26,8 @@ from bot.messages import EventKind, Incoming
 from bot.metrics import REGISTRY
 from bot.storage.models import InboxEvent
 from bot.web import SERVICES, create_app
-from tests.channels.conftest import (
-    PLATFORMS,
-    VERIFY_TOKEN,
-    bad_headers,
-    channel_environment,
-    has_payload,
-    payload,
-    signed_headers,
-)
+from tests.channels.conftest import PLATFORMS, has_payload, payload
+from tests.fakes.webhooks import VERIFY_TOKEN, bad_headers, channel_environment, signed_headers
 from tests.support import dead_nlu_url, make_settings, sqlite_database
 
 TEXTS = {

@@ -14,10 +14,12 @@ import pytest
 from bot.channels.counters import MemoryCounter
 from bot.channels.line import QUOTA_REASON, RETRY_KEY_NAMESPACE, LineChannel, LineSettings
 from bot.channels.messenger import WINDOW_CLOSED
+from bot.channels.registry import build_channels
 from bot.channels.telegram import TelegramChannel, TelegramSettings
 from bot.channels.text_split import utf16_len
 from bot.messages import Button, Delivery, Reply
 from tests.channels.conftest import PLATFORMS
+from tests.support import free_port
 
 USER = {
     "line": "U4af4980629a4e1c1f0c9d7a1b2c3d4e5",
@@ -185,11 +187,47 @@ async def test_api_failures_map_to_send_results(
     assert (await channels[platform].send(delivery(platform, Reply("Hello")))).ok
 
 
+@pytest.mark.parametrize("platform", ["telegram", "messenger", "line-reply"])
+async def test_timeout_without_a_retry_key_is_uncertain(channels, fakes, platform) -> None:
+    """No answer, and sending again could deliver it twice: the outbox dead-letters it."""
+    platform, _, how = platform.partition("-")
+    token = fakes["line"].issue_reply_token() if how == "reply" else None
+    fakes[platform].fail_next(200, delay=1.5, accept=True)  # channels time out after 0.5 s
+    result = await channels[platform].send(delivery(platform, Reply("Hello"), reply_token=token))
+    assert (result.ok, result.uncertain, result.permanent) == (False, True, False)
+    assert len(fakes[platform].accepted) == 1
+
+
+async def test_line_push_timeout_is_retried_and_delivered_once(channels, fakes) -> None:
+    fakes["line"].fail_next(200, delay=1.5, accept=True)
+    d = delivery("line", Reply("Hello"))
+    first = await channels["line"].send(d)
+    assert (first.ok, first.uncertain, first.permanent) == (False, False, False)
+    assert (await channels["line"].send(replace(d, attempts=1))).ok  # same retry key: 409
+    assert fakes["line"].pushes == 1
+    assert fakes["line"].rejected == [(409, "The retry key is already accepted")]
+
+
 @pytest.mark.parametrize("platform", PLATFORMS)
-async def test_timeout_is_a_retry(channels, fakes, platform) -> None:
-    fakes[platform].fail_next(200, delay=1.5)  # channels time out after 0.5 s
-    result = await channels[platform].send(delivery(platform, Reply("Hello")))
-    assert (result.ok, result.permanent, result.retry_after) == (False, False, None)
+async def test_no_connection_is_a_plain_retry(config, http, platform) -> None:
+    """Nothing can have arrived where no connection opened: a retry is safe."""
+    section = {**config["channels"][platform], "api_base": f"http://127.0.0.1:{free_port()}"}
+    channel = build_channels({platform: section}, http)[platform]
+    result = await channel.send(delivery(platform, Reply("Hello")))
+    assert (result.ok, result.uncertain, result.permanent) == (False, False, False)
+
+
+@pytest.mark.parametrize("platform", ["telegram", "messenger"])
+async def test_retry_sends_only_the_parts_the_platform_did_not_take(
+    channels, fakes, platform
+) -> None:
+    fakes[platform].fail_next(500, after=1)
+    d = delivery(platform, Reply("one"), Reply("two"), Reply("three"))
+    first = await channels[platform].send(d)
+    assert (first.ok, first.parts_sent) == (False, 1)
+    again = await channels[platform].send(replace(d, attempts=1, parts_sent=first.parts_sent))
+    assert (again.ok, again.parts_sent) == (True, 3)
+    assert [m["text"] for m in sent(fakes, platform)] == ["one", "two", "three"]
 
 
 # -- LINE ----------------------------------------------------------------------------------
@@ -231,6 +269,17 @@ async def test_line_more_than_five_messages_reply_then_push(channels, fakes) -> 
     assert [c["path"] for c in calls] == ["/v2/bot/message/reply", "/v2/bot/message/push"]
     assert [len(c["json"]["messages"]) for c in calls] == [5, 2]
     assert [m["text"] for m in fakes["line"].messages()] == [f"Part {i}." for i in range(7)]
+
+
+async def test_line_retry_after_a_failed_push_does_not_reply_again(channels, fakes) -> None:
+    token = fakes["line"].issue_reply_token()
+    fakes["line"].fail_next(500, paths=("/push",))
+    d = delivery("line", *(Reply(f"Part {i}.") for i in range(7)), reply_token=token)
+    first = await channels["line"].send(d)
+    assert (first.ok, first.parts_sent) == (False, 1)  # the reply took the first five
+    assert (await channels["line"].send(replace(d, attempts=1, parts_sent=1))).ok
+    assert [m["text"] for m in fakes["line"].messages()] == [f"Part {i}." for i in range(7)]
+    assert fakes["line"].rejected == []  # the used reply token was not tried again
 
 
 async def test_line_retry_after_server_error_does_not_push_twice(channels, fakes) -> None:

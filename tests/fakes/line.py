@@ -18,6 +18,7 @@ class FakeLine(FakeServer):
         super().__init__()
         self.access_token = access_token
         self.reply_tokens: set[str] = set()  # valid, unused reply tokens
+        self.token_users: dict[str, str] = {}  # reply token -> the user it answers
         self.retry_keys: set[str] = set()
         self.monthly_limit: int | None = None  # pushes accepted before "monthly limit" 429
         self.pushes = 0
@@ -26,14 +27,24 @@ class FakeLine(FakeServer):
         self.app.router.add_post("/v2/bot/message/push", self.push)
         self.app.router.add_put("/v2/bot/channel/webhook/endpoint", self.set_endpoint)
 
-    def issue_reply_token(self) -> str:
+    def issue_reply_token(self, user_id: str = "") -> str:
         token = uuid.uuid4().hex
         self.reply_tokens.add(token)
+        self.token_users[token] = user_id
         return token
 
     def messages(self) -> list[dict[str, Any]]:
         """Every message object accepted, in order, across reply and push calls."""
         return [m for call in self.accepted for m in call["json"].get("messages", [])]
+
+    def delivered(self) -> list[tuple[str, str]]:
+        """(user id, text) of every text message accepted, by reply or push."""
+        out = []
+        for call in self.accepted:
+            data = call["json"]
+            user = data.get("to") or self.token_users.get(data.get("replyToken", ""), "")
+            out += [(user, m["text"]) for m in data.get("messages", [])]
+        return out
 
     async def _common(self, request: web.Request) -> tuple[Any, web.Response | None]:
         if request.headers.get("Authorization") != f"Bearer {self.access_token}":

@@ -25,6 +25,10 @@ class FakeMessenger(FakeServer):
     def messages(self) -> list[dict[str, Any]]:
         return [c["json"] for c in self.accepted]
 
+    def delivered(self) -> list[tuple[str, str]]:
+        """(PSID, text) of every message accepted."""
+        return [(m["recipient"]["id"], m["message"]["text"]) for m in self.messages()]
+
     def error_body(self, status: int) -> Any:
         return {
             "error": {

@@ -30,6 +30,10 @@ class FakeTelegram(FakeServer):
     def messages(self) -> list[dict[str, Any]]:
         return [c["json"] for c in self.accepted if c["path"].endswith("/sendMessage")]
 
+    def delivered(self) -> list[tuple[str, str]]:
+        """(chat id, text) of every message accepted."""
+        return [(str(m["chat_id"]), m["text"]) for m in self.messages()]
+
     def error_body(self, status: int) -> Any:
         if status == 429:
             return {

@@ -1,5 +1,6 @@
-"""The fault scenario: web + workers as real processes against one PostgreSQL, real HTTP
-traffic, faults injected mid-way; then count what went in and what came out.
+"""The fault scenario: web + workers as real processes against one PostgreSQL, a real Rasa
+server, the fake LINE/Telegram/Messenger; real HTTP traffic (web chat and signed platform
+webhooks), faults injected mid-way; then count what went in and what came out.
 
 Used by tests/fault/test_faults.py (bounded) and `python -m tests.fault.report` (writes
 docs/reliability.md).
@@ -14,20 +15,26 @@ import signal
 import subprocess
 import time
 import uuid
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import asyncpg
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from bot.config import ROOT
 from bot.content import Content
 from bot.crypto import Vault
 from bot.outbox import decode_payload
 from bot.storage.db import create_engine, session_factory
 from bot.storage.models import InboxEvent, OutboxMessage
 from nlu.types import LANGUAGES
+from tests.fault.platforms import PLATFORMS, ROUNDS, Event, Platforms, Received
+from tests.fault.rasa import RasaServer, content_model
 from tests.support import (
     TEST_SECRETS,
     dead_nlu_url,
@@ -39,11 +46,16 @@ from tests.support import (
 
 URGENT_TEXTS = ("help I am trapped on the boat", "นายจ้างทำร้ายร่างกาย ช่วยด้วย")
 PLAIN_TEXTS = ("what is the minimum wage", "ค่าแรงขั้นต่ำเท่าไหร่", "hello", "social security")
+# Outbox rows end "sent", or "unknown": the dead letter of a send interrupted after the
+# platform may have taken it (never sent again). "dead" would be a permanent failure.
+FINAL_OUTBOX_STATES = ("sent", "unknown", "dead")
+LATE_DUPLICATE_GRACE_S = 1.0
 
 
 @dataclass
 class Report:
     messages: int = 0
+    by_platform: dict[str, int] = field(default_factory=dict)
     urgent: int = 0
     redelivered: int = 0
     http_retries: int = 0
@@ -52,25 +64,34 @@ class Report:
     inbox_rows: int = 0
     handled: int = 0
     lost: int = 0
-    replies: int = 0
+    replies: int = 0  # outbox rows sent
+    unknown: int = 0  # outbox rows dead-lettered as "unknown"
     duplicate_replies: int = 0
     sends_logged_twice: int = 0
     urgent_escalated: int = 0
+    platforms: dict[str, Received] = field(default_factory=dict)
+    rate_limited: int = 0  # 429s the fakes answered
+    retries_after_429: int = 0
+    retries_before_hint: int = 0
+    line_retry_keys_refused: int = 0
+    scripted_failures_unmet: int = 0
+    nlu: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     stuck: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(vars(self))
+        data = dict(vars(self))
+        data["platforms"] = {p: asdict(r) for p, r in self.platforms.items()}
+        return data
 
 
 class Cluster:
     """`bot run` (web, no embedded worker) and `bot worker` processes."""
 
-    def __init__(self, url: str, folder: Path, workers: int) -> None:
+    def __init__(self, url: str, folder: Path, workers: int, **env: str) -> None:
         self.port = free_port()
         self.env = process_environment(
             url,
-            NLU_URL=dead_nlu_url(),
             PORT=str(self.port),
             BOT__SERVICE__EMBEDDED_WORKER="false",
             BOT__SERVICE__MAX_MESSAGES_PER_MINUTE="1000",
@@ -79,6 +100,9 @@ class Cluster:
             BOT__WORKER__LEASE_SECONDS="5",
             BOT__WORKER__BACKOFF_BASE_SECONDS="0.2",
             BOT__WORKER__BACKOFF_MAX_SECONDS="2",
+            # Back to Rasa within a second of it answering again (the half-open trial).
+            BOT__NLU__BREAKER_COOLDOWN_SECONDS="1",
+            **env,
         )
         self.folder = folder
         self.web = start_process(["-m", "bot.cli", "run"], self.env, folder / "web.log")
@@ -104,15 +128,72 @@ class Cluster:
             except subprocess.TimeoutExpired:
                 process.kill()
 
+    async def health(self, http: aiohttp.ClientSession) -> dict[str, Any]:
+        try:
+            async with http.get(f"{self.base}/healthz") as response:
+                return await response.json()
+        except (aiohttp.ClientError, ValueError):
+            return {}
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """One event as the web process gets it."""
+
+    path: str
+    data: bytes
+    headers: dict[str, str]
+    key: tuple[str, str]  # (platform, event id) as the inbox stores it
+    urgent: bool
+
+
+def webchat_post(session: str, text: str, urgent: bool) -> Post:
+    body = {"session": session, "id": str(uuid.uuid4()), "text": text}
+    return Post(
+        "/chat/messages",
+        json.dumps(body, ensure_ascii=False).encode(),
+        {"Content-Type": "application/json"},
+        ("webchat", f"{session}:{body['id']}"),
+        urgent,
+    )
+
+
+def platform_post(event: Event, urgent: bool) -> Post:
+    path = f"/webhooks/{event.platform}"
+    return Post(path, event.body, event.headers, (event.platform, event.event_id), urgent)
+
+
+def traffic(sessions: int, per_session: int, platforms: Platforms, outage: int) -> list[list[Post]]:
+    """Waves: message m of every sender (web chat sessions and platform users) in wave m.
+
+    One sender in three says something urgent in wave 1, another in three during the NLU
+    outage (wave `outage`); the rest ask plain questions, in English and Thai."""
+    users = max(3, sessions // 5)  # per platform
+    senders: list[tuple[str, int]] = [("webchat", s) for s in range(sessions)]
+    senders += [(p, u) for p in PLATFORMS for u in range(users)]
+    webchat_sessions = [str(uuid.uuid4()) for _ in range(sessions)]
+    waves = []
+    for m in range(per_session):
+        wave = []
+        for platform, s in senders:
+            urgent = (m == 1 and s % 3 == 0) or (m == outage and s % 3 == 1)
+            text = (URGENT_TEXTS if urgent else PLAIN_TEXTS)[(s + m) % 2]
+            if platform == "webchat":
+                wave.append(webchat_post(webchat_sessions[s], text, urgent))
+            else:
+                wave.append(platform_post(platforms.event(platform, s, m, text), urgent))
+        waves.append(wave)
+    return waves
+
 
 async def post_until_stored(
-    http: aiohttp.ClientSession, base: str, body: dict, report: Report
+    http: aiohttp.ClientSession, base: str, post: Post, report: Report
 ) -> None:
-    """Like the web chat's script: retry with the same id until the server says 200."""
+    """Like a platform or the web chat's script: send again, same id, until it gets a 200."""
     for attempt in range(60):
         try:
-            async with http.post(f"{base}/chat/messages", json=body) as response:
-                if response.status == 200:
+            async with http.post(f"{base}{post.path}", data=post.data, headers=post.headers) as r:
+                if r.status == 200:
                     return
         except (aiohttp.ClientError, TimeoutError):
             pass
@@ -136,144 +217,264 @@ async def drop_connections(url: str) -> int:
         await conn.close()
 
 
+class NluOutage:
+    """Rasa up for the first half of the traffic, SIGKILLed, started again at once; the
+    outage lasts while it loads. What /healthz said and when, for the report."""
+
+    def __init__(self, rasa: RasaServer, report: Report) -> None:
+        self.rasa = rasa
+        self.report = report
+        self.killed_at: datetime | None = None
+        self.back_at: datetime | None = None
+
+    async def kill_and_restart(self, cluster: Cluster, http: aiohttp.ClientSession) -> None:
+        self.rasa.kill()
+        self.killed_at = datetime.now(UTC)
+        self.rasa.start()
+        self.report.nlu["healthz_during_outage"] = (await cluster.health(http)).get("nlu")
+        self.report.faults.append("Rasa SIGKILLed mid-traffic and started again at once")
+
+    async def wait_back(self, cluster: Cluster, http: aiohttp.ClientSession) -> None:
+        self.report.nlu["restart_seconds"] = round(await self.rasa.ready(), 1)
+        self.back_at = datetime.now(UTC)
+
+        async def healthy() -> bool:
+            return (await cluster.health(http)).get("nlu") == "ok"
+
+        await wait_until(healthy, within=30, interval=0.5)
+        self.report.nlu["healthz_after_restart"] = "ok"
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """After which wave (message m of every sender) each fault comes."""
+
+    waves: int
+
+    @property
+    def kill_worker_after(self) -> int:
+        return self.waves // 3
+
+    @property
+    def drop_db_after(self) -> int:
+        return 2 * self.waves // 3
+
+    @property
+    def kill_rasa_after(self) -> int:
+        return (self.waves - 1) // 2  # about halfway
+
+    @property
+    def rasa_back_before(self) -> int:
+        return self.waves - 1  # the last wave goes to Rasa again
+
+    def script_failures_after(self, index: int) -> bool:
+        return index < min(len(ROUNDS), self.waves - 1)
+
+
 async def run_scenario(
     url: str, folder: Path, *, sessions: int = 30, per_session: int = 4, workers: int = 2
 ) -> Report:
+    assert per_session >= 4, "the NLU outage needs waves before, during and after it"
     report = Report()
     started = time.monotonic()
-    cluster = Cluster(url, folder, workers)
-    bodies: list[dict] = []
-    urgent_ids: set[str] = set()
-    for s in range(sessions):
-        session = str(uuid.uuid4())
-        for m in range(per_session):
-            urgent = m == 1 and s % 3 == 0
-            text = (URGENT_TEXTS if urgent else PLAIN_TEXTS)[(s + m) % 2]
-            body = {"session": session, "id": str(uuid.uuid4()), "text": text}
-            if urgent:
-                urgent_ids.add(f"{session}:{body['id']}")
-            bodies.append(body)
-    report.messages, report.urgent = len(bodies), len(urgent_ids)
-    try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
-
-            async def web_up() -> bool:
-                try:
-                    async with http.get(f"{cluster.base}/healthz") as response:
-                        return response.status in (200, 503)
-                except aiohttp.ClientError:
-                    return False
-
-            await wait_until(web_up, within=60)
-            third = len(bodies) // 3
-            # Messages of one session go in order, sessions side by side.
-            for index in range(0, len(bodies), sessions):
-                wave = bodies[index : index + sessions]
-                await asyncio.gather(
-                    *(post_until_stored(http, cluster.base, b, report) for b in wave)
-                )
-                if index <= third < index + sessions:
-                    cluster.kill_worker(0)
-                    report.faults.append("worker 0 SIGKILLed mid-traffic and restarted")
-                if index <= 2 * third < index + sessions:
-                    dropped = await drop_connections(url)
-                    report.faults.append(
-                        f"pg_terminate_backend on all {dropped} connections of the app"
-                    )
-            # A platform redelivering: the same events again.
-            redelivered = bodies[::7]
-            await asyncio.gather(
-                *(post_until_stored(http, cluster.base, b, report) for b in redelivered)
-            )
-            report.redelivered = len(redelivered)
-            report.faults.append(f"{len(redelivered)} events redelivered")
-
+    plan = Plan(per_session)
+    outage: NluOutage | None = None
+    async with contextlib.AsyncExitStack() as stack:
+        platforms = Platforms()
+        await platforms.start()
+        stack.push_async_callback(platforms.stop)
+        model, why_not = content_model(folder / "nlu-data")
+        rasa = RasaServer(model, folder) if model is not None else None
+        if rasa is None:
+            report.skipped.append(f"Rasa killed and restarted mid-traffic: {why_not}")
+        else:
+            rasa.start()  # it loads while the bot starts
+            stack.callback(rasa.stop)
+        waves = traffic(sessions, per_session, platforms, outage=plan.kill_rasa_after + 1)
+        posts = [post for wave in waves for post in wave]
+        urgent = {post.key for post in posts if post.urgent}
+        report.messages, report.urgent = len(posts), len(urgent)
+        report.by_platform = dict(Counter(post.key[0] for post in posts))
+        nlu_url = rasa.url if rasa is not None else dead_nlu_url()
+        cluster = Cluster(url, folder, workers, NLU_URL=nlu_url, **platforms.environment())
+        stack.callback(cluster.stop)
         engine = create_engine(url)
+        stack.push_async_callback(engine.dispose)
         db = session_factory(engine)
-
-        async def drained() -> bool:
-            async with db() as session:
-                pending = await session.scalar(
-                    select(func.count()).select_from(InboxEvent).where(InboxEvent.state != "done")
-                )
-                unsent = await session.scalar(
-                    select(func.count())
-                    .select_from(OutboxMessage)
-                    .where(OutboxMessage.state != "sent")
-                )
-                total = await session.scalar(select(func.count()).select_from(InboxEvent))
-            return total == len(bodies) and pending == 0 and unsent == 0
-
+        http = await stack.enter_async_context(
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        )
+        await wait_until(lambda: web_up(cluster, http), within=60)
+        if rasa is not None:
+            report.nlu["start_seconds"] = round(await rasa.ready(), 1)
+            outage = NluOutage(rasa, report)
+        await drive(waves, plan, cluster, http, db, url, platforms, outage, report)
         with contextlib.suppress(AssertionError):  # what is missing is counted below
-            await wait_until(drained, within=240, interval=0.5)
-        await count(db, report, urgent_ids)
-        await engine.dispose()
-    finally:
-        cluster.stop()
+            await wait_until(lambda: drained(db, len(posts)), within=240, interval=0.5)
+        await asyncio.sleep(LATE_DUPLICATE_GRACE_S)  # a late duplicate would show up now
+        await count(db, report, urgent, platforms)
     report.sends_logged_twice = sends_logged_twice(folder)
-    report.skipped += [
-        "fake LINE/Telegram/Messenger answering 429/500/timeouts: the channels and tests/fakes"
-        " landed on main during this work; the scenario drives the web chat only so far",
-        "Rasa killed and restarted mid-traffic: no trained model in nlu/models; the run uses"
-        " the keyword fallback (NLU unreachable throughout)",
-    ]
+    if outage is not None:
+        report.nlu.update(nlu_sources(folder, outage))
     report.seconds = round(time.monotonic() - started, 1)
     return report
 
 
-async def count(db, report: Report, urgent_ids: set[str]) -> None:  # type: ignore[no-untyped-def]
-    vault = Vault((TEST_SECRETS["ENCRYPTION_KEYS"],))
-    from bot.config import ROOT
+async def drive(
+    waves: list[list[Post]],
+    plan: Plan,
+    cluster: Cluster,
+    http: aiohttp.ClientSession,
+    db: async_sessionmaker,
+    url: str,
+    platforms: Platforms,
+    outage: NluOutage | None,
+    report: Report,
+) -> None:
+    """Send the waves, each sender's messages in order, with the faults in between."""
+    posted = 0
+    for index, wave in enumerate(waves):
+        if outage is not None and index == plan.rasa_back_before:
+            await outage.wait_back(cluster, http)
+        await asyncio.gather(*(post_until_stored(http, cluster.base, p, report) for p in wave))
+        posted += len(wave)
+        if plan.script_failures_after(index):
+            report.faults += platforms.script(index)
+        if index == plan.kill_worker_after:
+            cluster.kill_worker(0)
+            report.faults.append("worker 0 SIGKILLed mid-traffic and restarted")
+        if outage is not None and index == plan.kill_rasa_after:
+            # Rasa answered everything so far: the outage starts on a clean line.
+            await wait_handled(db, posted, within=60)
+            await outage.kill_and_restart(cluster, http)
+        if index == plan.drop_db_after:
+            dropped = await drop_connections(url)
+            report.faults.append(f"pg_terminate_backend on all {dropped} connections of the app")
+    # A platform redelivering: the same events again.
+    redelivered = [post for wave in waves for post in wave][::7]
+    await asyncio.gather(*(post_until_stored(http, cluster.base, p, report) for p in redelivered))
+    report.redelivered = len(redelivered)
+    report.faults.append(f"{len(redelivered)} events redelivered")
 
+
+async def web_up(cluster: Cluster, http: aiohttp.ClientSession) -> bool:
+    return bool(await cluster.health(http))  # 200 or 503 (NLU still loading): it answers
+
+
+async def wait_handled(db: async_sessionmaker, events: int, within: float) -> None:
+    async def handled() -> bool:
+        async with db() as session:
+            done = await session.scalar(
+                select(func.count()).select_from(InboxEvent).where(InboxEvent.state == "done")
+            )
+        return done >= events
+
+    await wait_until(handled, within=within, interval=0.2)
+
+
+async def drained(db: async_sessionmaker, events: int) -> bool:
+    async with db() as session:
+        total = await session.scalar(select(func.count()).select_from(InboxEvent))
+        pending = await session.scalar(
+            select(func.count()).select_from(InboxEvent).where(InboxEvent.state != "done")
+        )
+        unsent = await session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.state.not_in(FINAL_OUTBOX_STATES))
+        )
+    return total == events and pending == 0 and unsent == 0
+
+
+async def count(
+    db: async_sessionmaker, report: Report, urgent: set[tuple[str, str]], platforms: Platforms
+) -> None:
+    vault = Vault((TEST_SECRETS["ENCRYPTION_KEYS"],))
     content = Content(ROOT / "content")
     consent_asks = {content.ui(lang, "consent_ask") for lang in LANGUAGES}
     async with db() as session:
         inbox = (
-            await session.execute(select(InboxEvent.id, InboxEvent.event_id, InboxEvent.state))
+            await session.execute(
+                select(InboxEvent.id, InboxEvent.platform, InboxEvent.event_id, InboxEvent.state)
+            )
         ).all()
         outbox = (
             await session.execute(
                 select(
-                    OutboxMessage.idempotency_key, OutboxMessage.state, OutboxMessage.payload_enc
+                    OutboxMessage.idempotency_key,
+                    OutboxMessage.platform,
+                    OutboxMessage.state,
+                    OutboxMessage.payload_enc,
                 )
             )
         ).all()
-        states = await session.execute(
-            select(InboxEvent.state, func.count()).group_by(InboxEvent.state)
-        )
-        report.stuck = {f"inbox.{s}": n for s, n in states.all() if s != "done"}
-        out_states = await session.execute(
-            select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)
-        )
-        report.stuck.update({f"outbox.{s}": n for s, n in out_states.all() if s != "sent"})
     report.inbox_rows = len(inbox)
-    report.handled = sum(1 for _, _, state in inbox if state == "done")
+    report.handled = sum(1 for *_, state in inbox if state == "done")
     report.lost = report.messages - report.handled
-    keys = [key for key, _, _ in outbox]
-    report.replies = sum(1 for _, state, _ in outbox if state == "sent")
-    report.duplicate_replies = len(keys) - len(set(keys))
-    replies_per_event = {}
-    for key in keys:
-        replies_per_event[key] = replies_per_event.get(key, 0) + 1
-    by_key = {key: payload for key, _, payload in outbox}
-    for row_id, event_id, _ in inbox:
-        if event_id in urgent_ids and f"in:{row_id}" in by_key:
-            replies = decode_payload(vault, by_key[f"in:{row_id}"])["replies"]
-            if any(r.text in consent_asks for r in replies):
-                report.urgent_escalated += 1
+    report.stuck = dict(Counter(f"inbox.{state}" for *_, state in inbox if state != "done"))
+    report.stuck.update(
+        Counter(f"outbox.{state}" for _, _, state, _ in outbox if state not in ("sent", "unknown"))
+    )
+    keys = Counter(key for key, *_ in outbox)
+    report.duplicate_replies = sum(n - 1 for n in keys.values())
+    report.replies = sum(1 for _, _, state, _ in outbox if state == "sent")
+    report.unknown = sum(1 for _, _, state, _ in outbox if state == "unknown")
+    payloads = {key: decode_payload(vault, token) for key, _, _, token in outbox}
+    for row_id, platform, event_id, _ in inbox:
+        payload = payloads.get(f"in:{row_id}")
+        if (platform, event_id) not in urgent or payload is None:
+            continue
+        if any(reply.text in consent_asks for reply in payload["replies"]):
+            report.urgent_escalated += 1
+    rows = [
+        (platform, state, payloads[key]["user_id"], payloads[key]["replies"])
+        for key, platform, state, _ in outbox
+    ]
+    report.platforms = await platforms.received(rows)
+    report.rate_limited, report.retries_after_429, report.retries_before_hint = (
+        platforms.retries_after_429()
+    )
+    report.line_retry_keys_refused = platforms.line_retry_keys_refused()
+    report.scripted_failures_unmet = platforms.scripted_left()
 
 
-def sends_logged_twice(folder: Path) -> int:
-    sends: dict[int, int] = {}
+def worker_log_records(folder: Path, event: str) -> list[dict[str, Any]]:
+    records = []
     for log in folder.glob("worker*.log"):
         for line in log.read_text(errors="replace").splitlines():
             try:
                 record = json.loads(line)
             except json.JSONDecodeError:
                 continue
-            if record.get("event") == "outbox_sent":
-                sends[record["outbox_id"]] = sends.get(record["outbox_id"], 0) + 1
+            if isinstance(record, dict) and record.get("event") == event:
+                records.append(record)
+    return records
+
+
+def sends_logged_twice(folder: Path) -> int:
+    sends = Counter(r["outbox_id"] for r in worker_log_records(folder, "outbox_sent"))
     return sum(1 for n in sends.values() if n > 1)
+
+
+def nlu_sources(folder: Path, outage: NluOutage) -> dict[str, int]:
+    """Who classified the messages, before, during and after the Rasa outage (worker logs)."""
+    phases: Counter[str] = Counter()
+    for record in worker_log_records(folder, "inbox_event_handled"):
+        if record.get("nlu") is None:  # buttons, flows: no NLU asked
+            continue
+        at = datetime.fromisoformat(record["timestamp"])
+        if outage.killed_at is None or at < outage.killed_at:
+            phase = "before"
+        elif outage.back_at is None or at < outage.back_at:
+            phase = "during"
+        else:
+            phase = "after"
+        phases[f"{record['nlu']}_{phase}"] += 1
+    return {
+        f"{source}_{phase}": phases[f"{source}_{phase}"]
+        for source in ("rasa", "keywords")
+        for phase in ("before", "during", "after")
+    }
 
 
 def dump(report: Report) -> str:

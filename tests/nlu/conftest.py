@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 from nlu.keywords import KeywordClassifier
-from nlu.rasa_env import CONFIG, CONTENT_DIR, MODELS_DIR, rasa_available, rasa_bin
+from nlu.rasa_env import rasa_available, rasa_bin
 from nlu.serve import free_port, start_server, stop_server, wait_ready
+from tests.support import FIXTURE_NLU_CONTENT, content_nlu_model
 
-FIXTURE_CONTENT = Path(__file__).parent / "fixtures" / "content"
+FIXTURE_CONTENT = FIXTURE_NLU_CONTENT
 SERVER_START_TIMEOUT = 180.0
 
 
@@ -40,10 +41,7 @@ def keyword_classifier() -> KeywordClassifier:
 def rasa_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not rasa_available():
         pytest.skip(f"Rasa virtualenv missing ({rasa_bin()}); run: bash nlu/setup_rasa.sh")
-    from nlu.train import train
-
-    data_dir = tmp_path_factory.mktemp("nlu-data")
-    return train(CONTENT_DIR, CONFIG, MODELS_DIR, data_dir=data_dir)
+    return content_nlu_model(tmp_path_factory.mktemp("nlu-data"))
 
 
 @pytest.fixture(scope="session")
