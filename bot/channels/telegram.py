@@ -225,7 +225,8 @@ class TelegramChannel(Channel):
         """One sendMessage per part; a retry starts at the first part Telegram did not take."""
         chat_id = delivery.address.get("chat_id") or delivery.user_id
         query_id = delivery.address.get("callback_query_id")
-        if query_id and delivery.attempts == 0:
+        # The outbox claim counts an attempt before the send: 1 is the first.
+        if query_id and delivery.attempts <= 1:
             await self.answer_callback(str(query_id))
         parts = self.render(delivery.replies)
         for index in range(delivery.parts_sent, len(parts)):
