@@ -25,7 +25,6 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.console.auth import aware
 from bot.contacts import recipient_of
 from bot.logs import get_logger
 from bot.messages import Button, Reply
@@ -37,6 +36,7 @@ from bot.storage.models import (
     Contact,
     OutboxMessage,
     Subscription,
+    aware,
     utcnow,
 )
 from nlu.types import LANGUAGES

@@ -12,7 +12,7 @@ import hmac
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -20,7 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import AuditEvent, ConsoleSession, Volunteer, utcnow
+from bot.storage.models import AuditEvent, ConsoleSession, Volunteer, aware, utcnow
 
 ROLES = ("volunteer", "coordinator", "admin")
 HASHER = PasswordHasher()
@@ -115,11 +115,6 @@ def _verify(stored: str, password: str) -> bool:
         return HASHER.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
-
-
-def aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; they were stored as UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=utcnow().tzinfo)
 
 
 async def start_session(

@@ -14,7 +14,7 @@ from sqlalchemy import case as when
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.console.auth import Account, aware
+from bot.console.auth import Account
 from bot.contacts import recipient_of
 from bot.messages import Button, Reply
 from bot.outbox import enqueue
@@ -29,6 +29,7 @@ from bot.storage.models import (
     Message,
     Organisation,
     Volunteer,
+    aware,
     utcnow,
 )
 from handlers.privacy import erase_contact
