@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import metrics
@@ -64,11 +65,11 @@ async def claim(session: AsyncSession, batch: int, lease: float) -> list[tuple[i
     )
 
 
-async def load(session: AsyncSession, vault: Vault, row_id: int) -> tuple[Incoming, int]:
-    row = await session.get(InboxEvent, row_id)
-    if row is None:
+async def load(session: AsyncSession, vault: Vault, row_id: int) -> Incoming:
+    token = await session.scalar(select(InboxEvent.payload_enc).where(InboxEvent.id == row_id))
+    if token is None:
         raise LookupError(f"inbox row {row_id} vanished")
-    return decode_event(vault, row.payload_enc), row.attempts
+    return decode_event(vault, token)
 
 
 async def mark_done(session: AsyncSession, row_id: int, lease_end: datetime) -> bool:
@@ -81,13 +82,14 @@ async def mark_failed(
     session: AsyncSession,
     row_id: int,
     lease_end: datetime,
-    attempts: int,
     error: str,
     *,
     max_attempts: int,
     base: float,
     cap: float,
 ) -> str:
+    attempts = await session.scalar(select(InboxEvent.attempts).where(InboxEvent.id == row_id))
+    attempts = attempts or 1
     if attempts >= max_attempts:
         state, available = "dead", utcnow()
         metrics.DEAD_LETTERS.labels("inbox", error[:40]).inc()
