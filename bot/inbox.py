@@ -51,7 +51,7 @@ async def accept(db: async_sessionmaker, vault: Vault, key: bytes, events: list[
     return stored
 
 
-async def claim(session: AsyncSession, batch: int, lease: float) -> list[tuple[int, datetime]]:
+async def claim(session: AsyncSession, batch: int, lease: float) -> list[leases.Claimed]:
     # An expired lease means the worker died mid-way: its transaction rolled back, so the
     # event is simply handled again.
     return await leases.claim(
@@ -63,13 +63,6 @@ async def claim(session: AsyncSession, batch: int, lease: float) -> list[tuple[i
         reclaim_expired=True,
         in_order_of="sender",
     )
-
-
-async def load(session: AsyncSession, vault: Vault, row_id: int) -> Incoming:
-    token = await session.scalar(select(InboxEvent.payload_enc).where(InboxEvent.id == row_id))
-    if token is None:
-        raise LookupError(f"inbox row {row_id} vanished")
-    return decode_event(vault, token)
 
 
 async def mark_done(session: AsyncSession, row_id: int, lease_end: datetime) -> bool:

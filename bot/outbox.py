@@ -158,7 +158,7 @@ async def expire_interrupted(session: AsyncSession, idempotent_platforms: set[st
     return retried.rowcount + dead.rowcount
 
 
-async def claim(session: AsyncSession, batch: int, lease: float) -> list[tuple[int, datetime]]:
+async def claim(session: AsyncSession, batch: int, lease: float) -> list[leases.Claimed]:
     return await leases.claim(
         session,
         OutboxMessage,

@@ -19,6 +19,7 @@ from bot.pipeline import Outcome, handle_event
 from bot.retention import RetentionTimer
 from bot.services import Services
 from bot.storage import leases
+from bot.storage.leases import Claimed
 from bot.storage.models import InboxEvent, OutboxMessage
 
 log = get_logger("worker")
@@ -27,9 +28,6 @@ PERIODIC_JOBS_SECONDS = 60.0
 
 # Channels whose send can be repeated safely after a crash mid-send (see bot.outbox).
 IDEMPOTENT_PLATFORMS = {"line", "webchat"}
-
-
-Claimed = tuple[int, datetime]  # (row id, lease end)
 
 
 class LostLease(Exception):
@@ -120,37 +118,36 @@ class Worker:
         deadline = time.monotonic() + self.settings.worker_batch_seconds
         try:
             async with self.services.db.begin() as session:
-                for row_id, lease_end in claimed:
-                    event, outcome = await self._handle_in(session, row_id, lease_end)
-                    handled.append((row_id, outcome, event.platform))
+                for row in claimed:
+                    event, outcome = await self._handle_in(session, row)
+                    handled.append((row.row_id, outcome, event.platform))
                     if time.monotonic() >= deadline:
                         break
         except Exception as exc:
             taken = claimed[: len(handled) + 1]
             log.info("inbox_batch_redone", events=len(taken), error=type(exc).__name__)
-            for row_id, lease_end in taken:
-                await self._handle(row_id, lease_end)
+            for row in taken:
+                await self._handle(row)
             return claimed[len(taken) :]
         for row_id, outcome, platform in handled:
             self._handled(row_id, outcome, platform)
         return claimed[len(handled) :]
 
-    async def _handle_in(
-        self, session: AsyncSession, row_id: int, lease_end: datetime
-    ) -> tuple[Incoming, Outcome]:
-        event = await inbox.load(session, self.services.vault, row_id)
-        outcome = await handle_event(self.services, session, row_id, event)
-        if not await inbox.mark_done(session, row_id, lease_end):
+    async def _handle_in(self, session: AsyncSession, row: Claimed) -> tuple[Incoming, Outcome]:
+        event = inbox.decode_event(self.services.vault, row.payload_enc)
+        outcome = await handle_event(self.services, session, row.row_id, event)
+        if not await inbox.mark_done(session, row.row_id, row.lease_end):
             raise LostLease
         # Each event starts from the database, as in a transaction of its own.
         session.expunge_all()
         return event, outcome
 
-    async def _handle(self, row_id: int, lease_end: datetime) -> None:
+    async def _handle(self, row: Claimed) -> None:
         """One event in a transaction of its own; a failure is recorded on its row."""
+        row_id = row.row_id
         try:
             async with self.services.db.begin() as session:
-                event, outcome = await self._handle_in(session, row_id, lease_end)
+                event, outcome = await self._handle_in(session, row)
             self._handled(row_id, outcome, event.platform)
         except LostLease:
             log.warning("inbox_lease_lost", inbox_id=row_id)
@@ -161,7 +158,7 @@ class Worker:
                 state = await inbox.mark_failed(
                     session,
                     row_id,
-                    lease_end,
+                    row.lease_end,
                     type(exc).__name__,
                     max_attempts=self.settings.worker_max_attempts,
                     base=self.settings.backoff_base,
@@ -184,7 +181,7 @@ class Worker:
                 session, self.settings.worker_batch_size, self.settings.worker_lease_seconds
             )
         # Each claimed row has a different recipient, so they may go out side by side.
-        await asyncio.gather(*(self._send(row_id, lease_end) for row_id, lease_end in claimed))
+        await asyncio.gather(*(self._send(row.row_id, row.lease_end) for row in claimed))
         return len(claimed)
 
     async def _send(self, row_id: int, lease_end: datetime) -> None:
