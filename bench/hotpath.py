@@ -143,6 +143,9 @@ async def run(postgres: bool, events: int, profile: Path | None, instrument: boo
         counter.attach(services.engine)
         profiler = cProfile.Profile() if profile else None
         try:
+            # Warm-up, not counted: compiled-statement caches, langdetect's profiles.
+            for messages in (postback_messages(20, 5, salt=21), text_messages(20, 5, salt=22)):
+                await measure(services, counter, messages, None, False, "warm-up")
             for name, messages in (
                 ("buttons", postback_messages(events, sessions=events // 4, salt=11)),
                 ("text", text_messages(events, sessions=events // 4, salt=12)),
