@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import metrics
 from bot.crypto import Vault, pseudonym
 from bot.messages import EventKind, Incoming
-from bot.storage import leases
+from bot.storage import leases, notify
 from bot.storage.models import InboxEvent, utcnow
 
 
@@ -44,6 +44,8 @@ async def accept(db: async_sessionmaker, vault: Vault, key: bytes, events: list[
     async with db.begin() as session:
         statement = leases.insert_ignoring_duplicates(session, InboxEvent, rows)
         stored = len((await session.execute(statement.returning(InboxEvent.id))).all())
+        if stored and session.bind.dialect.name == "postgresql":
+            await session.execute(notify.notify_inbox())
     platform = events[0].platform
     metrics.MESSAGES_IN.labels(platform).inc(stored)
     if stored < len(events):

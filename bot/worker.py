@@ -18,7 +18,7 @@ from bot.messages import Delivery, Incoming
 from bot.pipeline import Outcome, handle_event
 from bot.retention import RetentionTimer
 from bot.services import Services
-from bot.storage import leases
+from bot.storage import leases, notify
 from bot.storage.leases import Claimed
 from bot.storage.models import InboxEvent, OutboxMessage
 
@@ -41,7 +41,16 @@ class Worker:
         self.retention = RetentionTimer(services)
 
     async def run(self, stop: asyncio.Event) -> None:
-        log.info("worker_started")
+        close_listener = await notify.listen(self.settings.database_url, self.services.wakeup)
+        log.info("worker_started", listening=close_listener is not None)
+        try:
+            await self._loop(stop)
+        finally:
+            if close_listener is not None:
+                await close_listener()
+        log.info("worker_stopped")
+
+    async def _loop(self, stop: asyncio.Event) -> None:
         next_jobs = 0.0
         while not stop.is_set():
             try:
@@ -57,10 +66,10 @@ class Worker:
                 handled = sent = 0
             if handled == 0 and sent == 0:
                 await self._idle(stop)
-        log.info("worker_stopped")
 
     async def _idle(self, stop: asyncio.Event) -> None:
-        """Wait for the poll interval, a webhook of this process storing events, or stop."""
+        """Wait for the poll interval, a wake-up (events stored by this process's webhooks
+        or, on PostgreSQL, notified by any process), or stop."""
         wakeup = self.services.wakeup
         if not wakeup.is_set():
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wakeup.wait())]
