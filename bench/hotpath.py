@@ -42,7 +42,7 @@ from bot.runtime import start_services, stop_services
 from bot.services import Services
 from bot.storage.db import create_engine, migrate
 
-PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+PG_ADMIN_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 @dataclass
