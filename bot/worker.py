@@ -147,7 +147,9 @@ class Worker:
         outcome = await handle_event(self.services, session, row.row_id, event)
         if not await inbox.mark_done(session, row.row_id, row.lease_end):
             raise LostLease
-        # Each event starts from the database, as in a transaction of its own.
+        # Each event starts from the database, as in a transaction of its own (flushed
+        # first: expunging drops any change not yet written).
+        await session.flush()
         session.expunge_all()
         return event, outcome
 
