@@ -140,6 +140,7 @@ class Settings:
     webchat_max_body_bytes: int
     database_url: str
     worker_batch_size: int
+    worker_batch_seconds: float
     worker_lease_seconds: float
     worker_poll_interval: float
     worker_max_attempts: int
@@ -229,6 +230,7 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
         webchat_max_body_bytes=_int(tree, "service.webchat_max_body_bytes", 65536, 1024),
         database_url=database_url,
         worker_batch_size=_int(tree, "worker.batch_size", 20, minimum=1),
+        worker_batch_seconds=_float(tree, "worker.batch_seconds", 0.02, lo=0.0),
         worker_lease_seconds=_float(tree, "worker.lease_seconds", 60.0, lo=1.0),
         worker_poll_interval=_float(tree, "worker.poll_interval_seconds", 0.2, lo=0.01),
         worker_max_attempts=_int(tree, "worker.max_attempts", 8, minimum=1),

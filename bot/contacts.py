@@ -8,25 +8,30 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.crypto import Vault, pseudonym
 from bot.messages import Incoming
 from bot.outbox import Recipient
+from bot.storage.leases import upsert
 from bot.storage.models import Contact, Conversation, utcnow
 
 
 async def contact_for(session: AsyncSession, vault: Vault, key: bytes, event: Incoming) -> Contact:
-    """The contact, created on first contact; locked so one contact's turns run one by one."""
-    alias = pseudonym(key, event.platform, event.user_id)
-    query = (
-        select(Contact)
-        .where(Contact.platform == event.platform, Contact.pseudonym == alias)
-        .with_for_update()
+    """The contact, created on first contact; locked so one contact's turns run one by one.
+
+    One upsert (which takes the row lock, like SELECT ... FOR UPDATE) instead of a select
+    and an update: the latest address and last-seen time are written either way.
+    """
+    values = {
+        "platform": event.platform,
+        "pseudonym": pseudonym(key, event.platform, event.user_id),
+        "address_enc": vault.encrypt_json({"user_id": event.user_id, "address": event.address}),
+        "last_seen_at": utcnow(),
+    }
+    statement = upsert(
+        session, Contact, values, ["platform", "pseudonym"], ["address_enc", "last_seen_at"]
     )
-    contact = (await session.execute(query)).scalar_one_or_none()
-    if contact is None:
-        contact = Contact(platform=event.platform, pseudonym=alias)
-        session.add(contact)
-    contact.address_enc = vault.encrypt_json({"user_id": event.user_id, "address": event.address})
-    contact.last_seen_at = utcnow()
-    await session.flush()
-    return contact
+    # populate_existing: the returned row replaces whatever the session held for it.
+    result = await session.scalars(
+        statement.returning(Contact), execution_options={"populate_existing": True}
+    )
+    return result.one()
 
 
 async def conversation_for(session: AsyncSession, contact: Contact) -> Conversation:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import metrics
 from bot.crypto import Vault, pseudonym
 from bot.messages import EventKind, Incoming
-from bot.storage import leases
+from bot.storage import leases, notify
 from bot.storage.models import InboxEvent, utcnow
 
 
@@ -43,6 +44,8 @@ async def accept(db: async_sessionmaker, vault: Vault, key: bytes, events: list[
     async with db.begin() as session:
         statement = leases.insert_ignoring_duplicates(session, InboxEvent, rows)
         stored = len((await session.execute(statement.returning(InboxEvent.id))).all())
+        if stored and session.bind.dialect.name == "postgresql":
+            await session.execute(notify.notify_inbox())
     platform = events[0].platform
     metrics.MESSAGES_IN.labels(platform).inc(stored)
     if stored < len(events):
@@ -50,7 +53,7 @@ async def accept(db: async_sessionmaker, vault: Vault, key: bytes, events: list[
     return stored
 
 
-async def claim(session: AsyncSession, batch: int, lease: float) -> list[tuple[int, datetime]]:
+async def claim(session: AsyncSession, batch: int, lease: float) -> list[leases.Claimed]:
     # An expired lease means the worker died mid-way: its transaction rolled back, so the
     # event is simply handled again.
     return await leases.claim(
@@ -64,13 +67,6 @@ async def claim(session: AsyncSession, batch: int, lease: float) -> list[tuple[i
     )
 
 
-async def load(session: AsyncSession, vault: Vault, row_id: int) -> tuple[Incoming, int]:
-    row = await session.get(InboxEvent, row_id)
-    if row is None:
-        raise LookupError(f"inbox row {row_id} vanished")
-    return decode_event(vault, row.payload_enc), row.attempts
-
-
 async def mark_done(session: AsyncSession, row_id: int, lease_end: datetime) -> bool:
     return await leases.finish(
         session, InboxEvent, row_id, lease_end, state="done", processed_at=utcnow()
@@ -81,13 +77,14 @@ async def mark_failed(
     session: AsyncSession,
     row_id: int,
     lease_end: datetime,
-    attempts: int,
     error: str,
     *,
     max_attempts: int,
     base: float,
     cap: float,
 ) -> str:
+    attempts = await session.scalar(select(InboxEvent.attempts).where(InboxEvent.id == row_id))
+    attempts = attempts or 1
     if attempts >= max_attempts:
         state, available = "dead", utcnow()
         metrics.DEAD_LETTERS.labels("inbox", error[:40]).inc()

@@ -12,18 +12,19 @@ records how many the platform took (`parts_sent`), so a retry does not repeat th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, update
+from sqlalchemy import and_, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import metrics
 from bot.crypto import Vault
 from bot.messages import Button, Reply
 from bot.storage import leases
-from bot.storage.models import OutboxMessage, utcnow
+from bot.storage.models import Message, OutboxMessage, utcnow
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,12 @@ def decode_payload(vault: Vault, token: bytes) -> dict[str, Any]:
     return data
 
 
+@dataclass(frozen=True, slots=True)
+class Queued:
+    outbox_id: int
+    sent: bool  # written already delivered (see `enqueue`)
+
+
 async def enqueue(
     session: AsyncSession,
     vault: Vault,
@@ -69,25 +76,68 @@ async def enqueue(
     replies: list[Reply],
     reply_token: str | None = None,
     sender: str = "bot",
-) -> bool:
-    """Add a delivery unless one with the same idempotency key exists. True if added."""
-    statement = leases.insert_ignoring_duplicates(
-        session,
-        OutboxMessage,
-        [
-            {
-                "idempotency_key": key,
-                "platform": platform,
-                "recipient": recipient.pseudonym,
-                "contact_id": recipient.contact_id,
-                "conversation_id": conversation_id,
-                "payload_enc": encode_payload(vault, recipient, replies),
-                "reply_token": reply_token,
-                "sender": sender,
-            }
-        ],
+    delivered_when_stored: bool = False,
+) -> Queued | None:
+    """Add a delivery unless one with the same idempotency key exists; None if it did.
+
+    `delivered_when_stored`: the channel's send is this row itself (the web chat, whose
+    event stream reads sent rows), so it is written already sent, with its message-log
+    entry, in the caller's transaction: no outbox claim and no send transaction. Not while
+    an older delivery to the same recipient still waits: the stream reads sent rows in id
+    order and would skip it, so this one then queues behind it like any other.
+    """
+    sent = delivered_when_stored and not await _delivery_waiting(
+        session, platform, recipient.pseudonym
     )
-    return bool((await session.execute(statement.returning(OutboxMessage.id))).all())
+    row: dict[str, Any] = {
+        "idempotency_key": key,
+        "platform": platform,
+        "recipient": recipient.pseudonym,
+        "contact_id": recipient.contact_id,
+        "conversation_id": conversation_id,
+        "payload_enc": encode_payload(vault, recipient, replies),
+        "reply_token": reply_token,
+        "sender": sender,
+    }
+    if sent:
+        row.update(state="sent", sent_at=utcnow())
+    statement = leases.insert_ignoring_duplicates(session, OutboxMessage, [row])
+    row_id = (await session.execute(statement.returning(OutboxMessage.id))).scalar()
+    if row_id is None:
+        return None
+    if sent and conversation_id is not None:
+        log_sent(session, vault, conversation_id, sender, replies, recipient.language)
+    return Queued(row_id, sent)
+
+
+async def _delivery_waiting(session: AsyncSession, platform: str, recipient: str) -> bool:
+    waiting = select(OutboxMessage.id).where(
+        OutboxMessage.recipient == recipient,
+        OutboxMessage.platform == platform,
+        OutboxMessage.state.in_(("pending", "sending")),
+    )
+    return bool(await session.scalar(select(exists(waiting))))
+
+
+def log_sent(
+    session: AsyncSession,
+    vault: Vault,
+    conversation_id: int,
+    sender: str,
+    replies: Sequence[Reply],
+    language: str,
+) -> None:
+    """The conversation's record of a delivered reply (what the console shows)."""
+    text = "\n\n".join(r.text for r in replies)
+    session.add(
+        Message(
+            conversation_id=conversation_id,
+            direction="out",
+            sender=sender,
+            text_enc=vault.encrypt_text(text),
+            language=language,
+        )
+    )
 
 
 async def expire_interrupted(session: AsyncSession, idempotent_platforms: set[str]) -> int:
@@ -111,7 +161,7 @@ async def expire_interrupted(session: AsyncSession, idempotent_platforms: set[st
     return retried.rowcount + dead.rowcount
 
 
-async def claim(session: AsyncSession, batch: int, lease: float) -> list[tuple[int, datetime]]:
+async def claim(session: AsyncSession, batch: int, lease: float) -> list[leases.Claimed]:
     return await leases.claim(
         session,
         OutboxMessage,

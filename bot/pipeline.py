@@ -19,7 +19,7 @@ import handlers  # registers every handler module (and their command words)
 from bot import metrics
 from bot.contacts import contact_for, conversation_for, recipient_of
 from bot.messages import EventKind, Incoming, Reply
-from bot.outbox import enqueue
+from bot.outbox import Queued, enqueue
 from bot.services import Services
 from bot.storage.models import InboxEvent, Message, utcnow
 from handlers.answers import answer_topic
@@ -44,6 +44,7 @@ class Outcome:
     language: str
     replies: int
     nlu_source: str | None = None  # who classified the text: "rasa", "keywords" or nobody
+    queued: Queued | None = None  # the reply's outbox row, if one was added
 
 
 # Words the interface tells people to type ("Type HELP", "Type DELETE") work as buttons,
@@ -95,7 +96,8 @@ async def handle_event(
             # On an urgent path the safety steps come first; notices can wait.
             replies = [*replies, notice] if kind == "urgent" else [notice, *replies]
         recipient = recipient_of(services.vault, contact)
-        await enqueue(
+        channel = services.channels.get(event.platform)
+        queued = await enqueue(
             session,
             services.vault,
             key=f"in:{inbox_id}",
@@ -108,8 +110,10 @@ async def handle_event(
             conversation_id=None if turn.erased else conversation.id,
             replies=replies,
             reply_token=event.reply_token,
+            delivered_when_stored=channel is not None and channel.delivered_when_stored,
         )
-    return Outcome(kind, turn.language, len(replies), turn.nlu_source)
+        return Outcome(kind, turn.language, len(replies), turn.nlu_source, queued)
+    return Outcome(kind, turn.language, 0, turn.nlu_source)
 
 
 async def _route(turn: Turn) -> tuple[str, list[Reply]]:

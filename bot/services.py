@@ -27,6 +27,6 @@ class Services:
     keywords: KeywordClassifier  # the safety net, checked on every message
     channels: dict[str, Channel] = field(default_factory=dict)
     http: aiohttp.ClientSession | None = None
-    # Set when a webhook stored new events: an idle worker in this process starts at once
-    # instead of at its next poll (a worker in another process still polls).
+    # Set when a webhook of this process stored new events, or on PostgreSQL when any
+    # process did (bot.storage.notify): an idle worker starts at once, not at its next poll.
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)

@@ -158,3 +158,34 @@ async def test_worker_killed_between_nlu_and_send_replies_once_after_restart(
     assert attempts == 2  # the killed attempt and the one that finished
     assert logged(second_log, "outbox_sent", "outbox_id") == [1]
     assert logged(first_log, "outbox_sent", "outbox_id") == []
+
+
+async def test_a_worker_in_another_process_is_woken_by_notify(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """It polls once an hour here, so only the NOTIFY of the storing transaction can wake it."""
+    log_path = tmp_path / "worker.log"
+    env = process_environment(
+        postgres_url, NLU_URL=dead_nlu_url(), BOT__WORKER__POLL_INTERVAL_SECONDS="3600"
+    )
+    worker = start_process(["-m", "bot.cli", "worker"], env, log_path)
+    try:
+
+        async def listening() -> bool:
+            return log_path.exists() and logged(log_path, "worker_started", "listening") == [True]
+
+        await wait_until(listening, within=120)
+        await asyncio.sleep(1.0)  # its first cycle found nothing and it went idle
+        engine = create_engine(postgres_url)
+        vault = Vault((TEST_SECRETS["ENCRYPTION_KEYS"],))
+        key = TEST_SECRETS["PSEUDONYM_KEY"].encode()
+        assert await inbox.accept(session_factory(engine), vault, key, webchat_events(1, 1)) == 1
+        await engine.dispose()
+
+        async def replied() -> bool:
+            return await counts(postgres_url) == (1, 1, 1)
+
+        await wait_until(replied, within=120)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=30)

@@ -47,6 +47,9 @@ class SendResult:
 class Channel(ABC):
     name: ClassVar[str]
     max_body_bytes: ClassVar[int] = 1024 * 1024
+    # True where storing the reply is the delivery (the web chat's event stream reads sent
+    # outbox rows): the worker writes such replies already sent, with no separate send.
+    delivered_when_stored: ClassVar[bool] = False
 
     @abstractmethod
     async def verify(self, request: web.Request, body: bytes) -> None:

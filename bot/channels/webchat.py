@@ -29,6 +29,7 @@ def _identifier(value: Any, field: str) -> str:
 
 class WebChatChannel(Channel):
     name: ClassVar[str] = "webchat"
+    delivered_when_stored: ClassVar[bool] = True
 
     def __init__(self, max_body_bytes: int) -> None:
         self.max_body_bytes = max_body_bytes  # type: ignore[misc]

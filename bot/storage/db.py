@@ -14,6 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
+SQLITE_POOL = 4
+
+
 class SchemaBehind(Exception):
     pass
 
@@ -27,7 +30,11 @@ def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # SQLite has one writer at a time, so more connections only wait on its lock, and
+        # each holds its own page cache (up to 2 MB) and an aiosqlite thread: a few will do.
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, pool_size=SQLITE_POOL, max_overflow=0
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Insert, and_, exists, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -19,6 +19,13 @@ from sqlalchemy.orm import aliased
 from bot.storage.models import InboxEvent, OutboxMessage, utcnow
 
 QueueModel = type[InboxEvent] | type[OutboxMessage]
+
+
+class Claimed(NamedTuple):
+    row_id: int
+    lease_end: datetime
+    # Returned by the claim itself: handling the row needs no statement to read it again.
+    payload_enc: bytes
 
 
 def backoff_seconds(
@@ -38,6 +45,19 @@ def insert_ignoring_duplicates(session: AsyncSession, model: Any, values: list[d
     return insert(model).values(values)
 
 
+def upsert(
+    session: AsyncSession, model: Any, values: dict[str, Any], keys: list[str], update: list[str]
+) -> Insert:
+    """INSERT, or on a conflict on `keys` UPDATE the `update` columns (one statement)."""
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    module = postgresql if dialect == "postgresql" else sqlite
+    statement = module.insert(model).values(values)
+    excluded = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=keys, set_={column: getattr(excluded, column) for column in update}
+    )
+
+
 async def claim(
     session: AsyncSession,
     model: QueueModel,
@@ -47,8 +67,8 @@ async def claim(
     lease: float,
     reclaim_expired: bool,
     in_order_of: str,
-) -> list[tuple[int, datetime]]:
-    """Take up to `batch` ready rows; returns (id, lease end). Call inside a transaction.
+) -> list[Claimed]:
+    """Take up to `batch` ready rows, oldest first. Call inside a transaction.
 
     Rows of one conversation partner (the column `in_order_of`) are taken one at a time, in
     order: a row waits while an older row of the same partner is pending or busy.
@@ -79,10 +99,10 @@ async def claim(
         update(model)
         .where(model.id.in_(candidates))
         .values(state=busy_state, locked_until=until, attempts=model.attempts + 1)
-        .returning(model.id)
+        .returning(model.id, model.payload_enc)
         .execution_options(synchronize_session=False)
     )
-    return [(row_id, until) for row_id in result.scalars()]
+    return sorted(Claimed(row_id, until, payload) for row_id, payload in result.all())
 
 
 async def finish(
