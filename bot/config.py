@@ -204,7 +204,7 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
             f" postgresql+asyncpg://USER@HOST/DB, got {database_url!r}"
         )
     info = _float(tree, "nlu.info_threshold", 0.55)
-    urgent = _float(tree, "nlu.urgent_threshold", 0.25)
+    urgent = _float(tree, "nlu.urgent_threshold", 0.35)
     if not 0 < urgent <= info <= 1:
         raise ConfigError(
             "nlu.urgent_threshold and nlu.info_threshold: expected 0 < urgent <= info <= 1"

@@ -15,14 +15,11 @@ def urgent_intent(
     language: str,
     threshold: float,
 ) -> str | None:
-    """The urgent intent if the model's best guess is urgent (at any confidence), or any
-    ranked urgent intent reaches the (lower) urgent threshold, or the keyword safety net
-    matches: a missed emergency costs more than a false alarm. On the held-out sets the
-    first clause catches urgent messages worded unlike any example, whose confidence is
-    spread over several intents, for under one point more false alarms
-    (docs/nlu-report.md)."""
-    if ranking and is_urgent(ranking[0][0]):
-        return ranking[0][0]
+    """The urgent intent if any ranked urgent intent reaches the (lower) urgent threshold,
+    or the keyword safety net matches: a missed emergency costs more than a false alarm.
+    Not "whenever the best guess is urgent": an unknown word ("Songkhla") gets a flat
+    ranking whose top may be urgent at a few percent, and a low-confidence message gets
+    the clarifying buttons, urgent topic included, instead."""
     for intent, confidence in ranking:
         if is_urgent(intent) and confidence >= threshold:
             return intent

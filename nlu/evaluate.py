@@ -51,7 +51,7 @@ MIN_LATENCY_SAMPLES = 300
 URGENT_THRESHOLD = float(
     (yaml.safe_load((ROOT / "config.yml").read_text()) or {})
     .get("nlu", {})
-    .get("urgent_threshold", 0.25)
+    .get("urgent_threshold", 0.35)
 )
 
 # Runs rasa train as a child and prints the child's peak RSS (KiB on Linux) last.

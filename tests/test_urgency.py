@@ -21,8 +21,8 @@ def keywords() -> KeywordClassifier:
 @pytest.mark.parametrize(
     ("ranking", "text", "expected"),
     [
-        # the best guess is urgent, even with its confidence spread thin
-        ((("urgent_trapped", 0.2), ("wage_unpaid", 0.19)), "they keep us here", "urgent_trapped"),
+        # the best guess is urgent but below the threshold: a flat ranking, not urgent
+        ((("urgent_trapped", 0.2), ("wage_unpaid", 0.19)), "Songkhla", None),
         # an urgent runner-up at the urgent threshold
         ((("wage_unpaid", 0.5), ("urgent_violence", 0.35)), "boss angry", "urgent_violence"),
         # an urgent runner-up below it: not urgent
