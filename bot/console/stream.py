@@ -52,6 +52,37 @@ async def still_signed_in(request: web.Request) -> Account | None:
         )
 
 
+# Idle polls between two keep-alive comments (proxies drop silent connections).
+KEEP_ALIVE_EVERY = 15
+
+
+async def poll(
+    request: web.Request,
+    response: web.StreamResponse,
+    seconds: float,
+    interval: float,
+    tick: Callable[[Account], Awaitable[bool | None]],
+) -> web.StreamResponse:
+    """Run `tick` every `interval` for `seconds`, while the volunteer is still signed in.
+    `tick` says whether it wrote an event (a keep-alive follows long silences), or None
+    to end the stream."""
+    deadline = time.monotonic() + seconds
+    ticks = 0
+    while time.monotonic() < deadline:
+        current = await still_signed_in(request)
+        if current is None:
+            await response.write(event("signed_out", {}))
+            break
+        wrote = await tick(current)
+        if wrote is None:
+            break
+        if not wrote and ticks % KEEP_ALIVE_EVERY == 0:
+            await response.write(b": keep-alive\n\n")
+        ticks += 1
+        await asyncio.sleep(interval)
+    return response
+
+
 def quiet_disconnect(
     handler: Callable[[web.Request, Account], Awaitable[web.StreamResponse]],
 ) -> Callable[[web.Request, Account], Awaitable[web.StreamResponse]]:
@@ -77,24 +108,19 @@ async def queue_events(request: web.Request, account: Account) -> web.StreamResp
         cases.audit(session, account, "view_queue_live")
     response = await open_stream(request)
     last_html = None
-    deadline = time.monotonic() + config.stream_seconds
-    ticks = 0
-    while time.monotonic() < deadline:
-        current = await still_signed_in(request)
-        if current is None:
-            await response.write(event("signed_out", {}))
-            break
+
+    async def tick(current: Account) -> bool | None:
+        nonlocal last_html
         async with services.db() as session:
             rows = await cases.queue(session, current)
         body = str(pages.queue_rows(lang, rows, services.content, utcnow()))
-        if body != last_html:
-            await response.write(event("queue", {"html": body, "count": len(rows)}))
-            last_html = body
-        elif ticks % 15 == 0:
-            await response.write(b": keep-alive\n\n")
-        ticks += 1
-        await asyncio.sleep(config.poll_seconds)
-    return response
+        if body == last_html:
+            return False
+        await response.write(event("queue", {"html": body, "count": len(rows)}))
+        last_html = body
+        return True
+
+    return await poll(request, response, config.stream_seconds, config.poll_seconds, tick)
 
 
 @signed_in
@@ -124,19 +150,15 @@ async def case_events(request: web.Request, account: Account) -> web.StreamRespo
         raise web.HTTPForbidden()
     response = await open_stream(request)
     last_state = None
-    deadline = time.monotonic() + config.stream_seconds
-    ticks = 0
-    while time.monotonic() < deadline:
-        current = await still_signed_in(request)
-        if current is None:
-            await response.write(event("signed_out", {}))
-            break
+
+    async def tick(current: Account) -> bool | None:
+        nonlocal after, last_state
         async with services.db() as session:
             try:
                 case = await cases.load_case(session, current, case_id)
             except (LookupError, cases.Forbidden):
                 await response.write(event("gone", {}))
-                break
+                return None
             items = await cases.messages(session, services, case, after)
             holder = (
                 await session.scalar(
@@ -166,8 +188,6 @@ async def case_events(request: web.Request, account: Account) -> web.StreamRespo
                 await response.write(event("case", {"status": case.status, "text": text}))
                 wrote = True
             last_state = state
-        if not wrote and ticks % 15 == 0:
-            await response.write(b": keep-alive\n\n")
-        ticks += 1
-        await asyncio.sleep(config.poll_seconds)
-    return response
+        return wrote
+
+    return await poll(request, response, config.stream_seconds, config.poll_seconds, tick)
