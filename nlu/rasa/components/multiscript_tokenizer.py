@@ -16,7 +16,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.nlu.training_data.message import Message
 
-from nlu.rasa.components.segment import segment
+from nlu.rasa.components.segment import segment, warm_up
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
@@ -51,6 +51,8 @@ class MultiScriptTokenizer(Tokenizer):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> MultiScriptTokenizer:
+        # Rasa creates the tokenizer when it loads a model, before the server answers.
+        warm_up()
         return cls(config)
 
     def tokenize(self, message: Message, attribute: str) -> list[Token]:

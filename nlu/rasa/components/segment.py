@@ -148,3 +148,17 @@ def segment(text: str) -> list[tuple[str, int]]:
 
 def words(text: str) -> list[str]:
     return [w for w, _ in segment(text)]
+
+
+# One phrase per script whose segmenter loads a dictionary or a model on first use.
+WARM_UP_TEXTS = ("ค่าแรงขั้นต่ำ", "ຄ່າແຮງຂັ້ນຕ່ຳ", "ប្រាក់ឈ្នួល")
+
+
+def warm_up() -> None:
+    """Load every segmenter now rather than on the first message of its script.
+
+    Loading Thai's dictionary took over 3 s on the first Thai message after a start, more
+    than the bot's NLU timeout, so that message fell back to keywords.
+    """
+    for text in WARM_UP_TEXTS:
+        segment(text)
