@@ -3,8 +3,9 @@
 A row is claimed (state "sending") before the platform call and finished after it. If a
 process dies during the call nobody can know whether the platform got it, so a row found
 in "sending" after its lease is retried only on channels whose sends are idempotent
-(LINE push with X-Line-Retry-Key, the web chat); on others it goes to the dead-letter
-state "unknown", counted in metrics, rather than risk a second copy. A call that timed out
+(LINE push with X-Line-Retry-Key, the web chat) and only if its first part was not due to
+go by reply token; otherwise it goes to the dead-letter state "unknown", counted in
+metrics, rather than risk a second copy. A call that timed out
 is the same uncertainty seen from a live process: the channel says so
 (`SendResult.uncertain`) and the row goes to "unknown" too. A reply of several messages
 records how many the platform took (`parts_sent`), so a retry does not repeat them.
@@ -17,7 +18,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, exists, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import metrics
@@ -144,15 +145,21 @@ async def expire_interrupted(session: AsyncSession, idempotent_platforms: set[st
     """Rows whose sender died mid-send: retry where safe, else dead-letter as unknown."""
     now = utcnow()
     stuck = and_(OutboxMessage.state == "sending", OutboxMessage.locked_until < now)
+    # A reply token has no retry key and is refused once used, after which the channel
+    # pushes instead: retrying a first part that may have gone by token could send it twice.
+    safe = and_(
+        OutboxMessage.platform.in_(idempotent_platforms),
+        or_(OutboxMessage.reply_token.is_(None), OutboxMessage.parts_sent > 0),
+    )
     retried = await session.execute(
         update(OutboxMessage)
-        .where(stuck, OutboxMessage.platform.in_(idempotent_platforms))
+        .where(stuck, safe)
         .values(state="pending", locked_until=None, available_at=now)
         .execution_options(synchronize_session=False)
     )
     dead = await session.execute(
         update(OutboxMessage)
-        .where(stuck, OutboxMessage.platform.not_in(idempotent_platforms))
+        .where(stuck, not_(safe))
         .values(state="unknown", locked_until=None, last_error="interrupted during send")
         .execution_options(synchronize_session=False)
     )

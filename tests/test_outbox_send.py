@@ -4,17 +4,20 @@ parts the platform already took. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import ClassVar
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
 
 from bot.channels.base import Channel, SendResult
 from bot.messages import Delivery, Incoming, Reply
-from bot.outbox import Recipient, enqueue
+from bot.outbox import Recipient, enqueue, expire_interrupted
 from bot.services import Services
 from bot.storage.models import OutboxMessage, utcnow
+from bot.worker import IDEMPOTENT_PLATFORMS, Worker
 from tests.test_webchat import chat, services_of  # noqa: F401 - the chat fixture
 
 
@@ -57,10 +60,6 @@ async def outbox_row(services: Services, *results: SendResult) -> ScriptedChanne
 
 async def send_round(services: Services) -> OutboxMessage:
     """One outbox pass with any backoff already over; the row afterwards."""
-    # Imported here: `import bot.worker` first of all hits an import cycle on main
-    # (bot.broadcasts -> bot.console -> handlers -> bot.broadcasts); the app imports it later.
-    from bot.worker import Worker
-
     async with services.db.begin() as session:
         await session.execute(update(OutboxMessage).values(available_at=utcnow()))
     await Worker(services).send_outbox_once()
@@ -90,3 +89,48 @@ async def test_retry_resumes_after_the_parts_the_platform_took(chat: TestClient)
     assert (await send_round(services)).parts_sent == 2  # progress never goes back
     assert (await send_round(services)).state == "sent"
     assert [d.parts_sent for d in channel.deliveries] == [0, 2, 2]
+
+
+@pytest.mark.parametrize(
+    ("platform", "reply_token", "parts_sent", "after"),
+    [
+        ("line", None, 0, "pending"),  # push only: the retry key makes a resend safe
+        ("line", "token", 0, "unknown"),  # the first part may have gone by reply token
+        ("line", "token", 1, "pending"),  # the token's part was taken; the rest are pushes
+        ("webchat", None, 0, "pending"),
+        ("telegram", None, 0, "unknown"),  # no idempotent send at all
+    ],
+)
+async def test_a_send_interrupted_by_a_crash_is_retried_only_where_safe(
+    chat: TestClient,  # noqa: F811
+    platform: str,
+    reply_token: str | None,
+    parts_sent: int,
+    after: str,
+) -> None:
+    services = services_of(chat)
+    recipient = Recipient("pseudonym", "42", {"chat_id": 42}, "en", None)
+    async with services.db.begin() as session:
+        await enqueue(
+            session,
+            services.vault,
+            key="in:1",
+            platform=platform,
+            recipient=recipient,
+            conversation_id=None,
+            replies=[Reply("one")],
+            reply_token=reply_token,
+        )
+        # The sender died mid-call: the row stays "sending" after its lease ran out.
+        await session.execute(
+            update(OutboxMessage).values(
+                state="sending",
+                parts_sent=parts_sent,
+                locked_until=utcnow() - timedelta(seconds=1),
+            )
+        )
+    async with services.db.begin() as session:
+        assert await expire_interrupted(session, IDEMPOTENT_PLATFORMS) == 1
+    async with services.db() as session:
+        row = (await session.execute(select(OutboxMessage))).scalar_one()
+    assert row.state == after
