@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from functools import lru_cache
 from typing import Any
 
 DEFAULT_THRESHOLD = 0.95
+
+log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 
@@ -54,7 +57,13 @@ def to_unicode(text: str, threshold: float = DEFAULT_THRESHOLD) -> tuple[str, bo
     A text the conversion leaves unchanged reads the same in both encodings (short words
     such as "မရဘူး", which the detector scores 0.97): no evidence of Zawgyi, so the contact
     is not told their phone uses it."""
-    if is_zawgyi(text, threshold):
+    if not is_zawgyi(text, threshold):
+        return text, False
+    try:
         converted = zawgyi_to_unicode(text)
-        return converted, converted != text
-    return text, False
+    except Exception as exc:
+        # PyICU raises SystemError on some supplementary-plane text next to Myanmar letters
+        # (found by atheris); a message must never be lost to its encoding.
+        log.warning("zawgyi: conversion failed (%s); text kept as it came", type(exc).__name__)
+        return text, False
+    return converted, converted != text

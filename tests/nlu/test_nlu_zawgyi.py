@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from nlu.normalize import normalize
 from nlu.zawgyi import is_zawgyi, to_unicode, zawgyi_probability, zawgyi_to_unicode
 
 # (Zawgyi as typed on a Zawgyi phone, the same text in Unicode)
@@ -47,3 +48,12 @@ def test_text_that_reads_the_same_in_both_encodings_is_not_called_zawgyi(text: s
     nothing: telling the user their phone uses Zawgyi would be wrong."""
     assert is_zawgyi(text)
     assert to_unicode(text) == (text, False)
+
+
+def test_text_the_converter_fails_on_is_kept_as_it_came() -> None:
+    """PyICU raises SystemError on this (found by atheris): private-use supplementary-plane
+    characters around one Myanmar letter, which the detector calls Zawgyi."""
+    text = "\U000e0e2a\U0010ff0e\U000e0aa5\U0010fb1d\u1080\U00108044\U00104f02"
+    assert is_zawgyi(text)
+    assert to_unicode(text) == (text, False)
+    assert normalize(text).text == text
