@@ -82,23 +82,25 @@ def ngrams(text: str, n: int = NGRAM) -> Counter[str]:
 class _Keyword:
     intent: str
     text: str  # folded
+    squashed: str  # _squash(text), kept: every free-text message is checked against all
     latin: bool
     pattern: re.Pattern[str] | None = None
 
     def matches(self, folded: str, squashed: str) -> bool:
         if self.pattern is not None:
             return bool(self.pattern.search(folded))
-        return _squash(self.text) in squashed
+        return self.squashed in squashed
 
 
 def _keyword(intent: str, text: str) -> _Keyword | None:
     folded = fold(text)
-    if not _squash(folded):
+    squashed = _squash(folded)
+    if not squashed:
         return None
     if _is_latin(folded):
         pattern = re.compile(r"(?<!\w)" + r"\s+".join(map(re.escape, folded.split())) + r"(?!\w)")
-        return _Keyword(intent, folded, True, pattern)
-    return _Keyword(intent, folded, False)
+        return _Keyword(intent, folded, squashed, True, pattern)
+    return _Keyword(intent, folded, squashed, False)
 
 
 @dataclass(slots=True)
@@ -165,7 +167,7 @@ class KeywordClassifier:
             hits: dict[str, int] = {}
             for kw in self.urgent.get(lang, []):
                 if kw.matches(folded, squashed):
-                    hits[kw.intent] = max(hits.get(kw.intent, 0), len(_squash(kw.text)))
+                    hits[kw.intent] = max(hits.get(kw.intent, 0), len(kw.squashed))
             if hits:
                 order = {intent: i for i, intent in enumerate(self.urgent_order)}
                 return max(hits, key=lambda i: (hits[i], -order.get(i, len(order))))
@@ -179,7 +181,7 @@ class KeywordClassifier:
         for lang in self._languages(language):
             for kw in self.menu.get(lang, []):
                 if kw.matches(folded, squashed):
-                    whole = len(_squash(kw.text)) * 2 >= len(squashed)
+                    whole = len(kw.squashed) * 2 >= len(squashed)
                     return MENU_CONFIDENCE if whole else MENU_IN_SENTENCE_CONFIDENCE
         return 0.0
 
