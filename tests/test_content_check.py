@@ -55,6 +55,8 @@ def test_repo_copy_of_intents_matches_shared_file() -> None:
 
 
 def test_eval_set_does_not_repeat_training_examples() -> None:
+    """The message names the training lines by intent and position, never the held-out
+    text: whoever writes examples must not learn the held-out set from a failing test."""
     for lang in LANGUAGES:
         eval_file = ROOT / "nlu" / "eval" / f"{lang}.yml"
         examples_file = ROOT / "content" / lang / "examples.yml"
@@ -62,9 +64,17 @@ def test_eval_set_does_not_repeat_training_examples() -> None:
             continue
         train = yaml.safe_load(examples_file.read_text(encoding="utf-8"))["intents"]
         held_out = yaml.safe_load(eval_file.read_text(encoding="utf-8"))["intents"]
-        seen = {e.strip().casefold() for texts in train.values() for e in texts}
-        repeated = [e for texts in held_out.values() for e in texts if e.strip().casefold() in seen]
-        assert repeated == [], f"{lang}: eval repeats training examples: {repeated}"
+        unseen = {e.strip().casefold() for texts in held_out.values() for e in texts}
+        repeated = [
+            f"{intent} #{position}"
+            for intent, texts in train.items()
+            for position, text in enumerate(texts, start=1)
+            if text.strip().casefold() in unseen
+        ]
+        assert repeated == [], (
+            f"content/{lang}/examples.yml: these examples repeat held-out lines, write other "
+            f"ones: {repeated}"
+        )
 
 
 # ---------------------------------------------------------------- fixture tree
