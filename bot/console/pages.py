@@ -272,6 +272,16 @@ def table(labels: Iterable[str], rows: Markup) -> Markup:
     )
 
 
+def list_body(title: str, headings: Iterable[str], rows: Markup, new: Markup) -> Markup:
+    """A list page: its title, the table of what there is, then the card to add one."""
+    return render(
+        '<div class="bar"><h1>{title}</h1></div><section class="card">{table}</section>{new}',
+        title=title,
+        table=table(headings, rows),
+        new=new,
+    )
+
+
 def empty_row(columns: int, message: str) -> Markup:
     """A table's only row when there is nothing to list: says so across every column."""
     return render('<tr><td colspan="{n}" class="empty">{m}</td></tr>', n=columns, m=message)

@@ -238,6 +238,14 @@ async def queue_view(request: web.Request, account: Account) -> web.Response:
     )
 
 
+def path_action(request: web.Request, offered: tuple[str, ...]) -> str:
+    """The action the URL names; one this page does not offer is a page that does not exist."""
+    action = request.match_info["action"]
+    if action not in offered:
+        raise web.HTTPNotFound()
+    return action
+
+
 def case_id_of(request: web.Request) -> int:
     return path_id(request, "case_id")
 
@@ -303,9 +311,7 @@ async def case_action(request: web.Request, account: Account) -> web.StreamRespo
     services = services_of(request)
     lang = language(request)
     case_id = case_id_of(request)
-    action = request.match_info["action"]
-    if action not in ACTIONS:
-        raise web.HTTPNotFound()
+    action = path_action(request, ACTIONS)
     form = await request.post()
     text = str(form.get("text", ""))
     try:

@@ -20,6 +20,7 @@ from bot.console.views import (
     deny,
     language,
     locked_or_404,
+    path_action,
     path_id,
     services_of,
     signed_in,
@@ -106,11 +107,11 @@ async def list_view(request: web.Request, account: Account) -> web.Response:
         "compose",
     )
     columns = ("bc_audience", "col_status", "bc_when", "bc_delivered")
-    body = render(
-        '<div class="bar"><h1>{title}</h1></div><section class="card">{table}</section>{new}',
-        title=t(lang, "bc_title"),
-        table=pages.table(["#", *(t(lang, c) for c in columns)], items),
-        new=pages.card(t(lang, "bc_new"), t(lang, "bc_help"), form),
+    body = pages.list_body(
+        t(lang, "bc_title"),
+        ["#", *(t(lang, c) for c in columns)],
+        items,
+        pages.card(t(lang, "bc_new"), t(lang, "bc_help"), form),
     )
     return console_page(lang, account, t(lang, "bc_title"), body, "/console/broadcasts")
 
@@ -287,9 +288,7 @@ async def action(request: web.Request, account: Account) -> web.StreamResponse:
     if account.role != "admin":
         return await _deny(request, account)
     broadcast_id = _id(request)
-    what = request.match_info["action"]
-    if what not in ("schedule", "cancel"):
-        raise web.HTTPNotFound()
+    what = path_action(request, ("schedule", "cancel"))
     form = await request.post()
     async with services_of(request).db.begin() as session:
         b = await locked_or_404(session, Broadcast, broadcast_id)

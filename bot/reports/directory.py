@@ -25,6 +25,7 @@ from bot.console.views import (
     forbidden,
     language,
     locked_or_404,
+    path_action,
     path_id,
     services_of,
     signed_in,
@@ -129,11 +130,11 @@ async def list_view(request: web.Request, account: Account) -> web.Response:
         "row",
     )
     columns = ("org_name", "col_province", "col_language", "col_status")
-    body = render(
-        '<div class="bar"><h1>{title}</h1></div><section class="card">{table}</section>{new}',
-        title=t(lang, "org_title"),
-        table=pages.table([t(lang, c) for c in columns], rows),
-        new=pages.card(t(lang, "org_propose"), t(lang, "org_propose_help"), propose),
+    body = pages.list_body(
+        t(lang, "org_title"),
+        [t(lang, c) for c in columns],
+        rows,
+        pages.card(t(lang, "org_propose"), t(lang, "org_propose_help"), propose),
     )
     return console_page(lang, account, t(lang, "org_title"), body, "/console/organisations")
 
@@ -282,9 +283,7 @@ async def detail_view(request: web.Request, account: Account) -> web.Response:
 @signed_in
 async def action(request: web.Request, account: Account) -> web.StreamResponse:
     org_id = _id(request)
-    what = request.match_info["action"]
-    if what not in ("edit", "approve"):
-        raise web.HTTPNotFound()
+    what = path_action(request, ("edit", "approve"))
     form = await request.post()
     async with services_of(request).db.begin() as session:
         org = await locked_or_404(session, Organisation, org_id)
