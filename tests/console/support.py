@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import dataclass
 from functools import cache
 
@@ -12,11 +11,10 @@ from sqlalchemy import select
 
 from bot.admin import add_organisation
 from bot.console.auth import hash_password
-from bot.crypto import pseudonym
 from bot.services import Services
-from bot.storage.models import Case, Contact, Conversation, Message, Organisation, Volunteer
-from bot.web import SERVICES
+from bot.storage.models import Case, Conversation, Message, Organisation, Volunteer
 from nlu.types import Prediction
+from tests.support import new_contact
 
 PASSWORD = "correct horse battery"
 CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
@@ -55,10 +53,6 @@ class World:
     case_b: int
 
 
-def services_of(client: TestClient) -> Services:
-    return client.server.app[SERVICES]
-
-
 async def make_case(
     services: Services,
     org_id: int,
@@ -68,14 +62,8 @@ async def make_case(
     platform: str = "webchat",
     intent: str = "urgent_trapped",
 ) -> int:
-    user_id = str(uuid.uuid4())
     async with services.db.begin() as session:
-        contact = Contact(
-            platform=platform,
-            pseudonym=pseudonym(services.settings.pseudonym_key, platform, user_id),
-            address_enc=services.vault.encrypt_json({"user_id": user_id, "address": {}}),
-            language="en",
-        )
+        contact = new_contact(services, platform, language="en")
         session.add(contact)
         await session.flush()
         conversation = Conversation(contact_id=contact.id, handler="human")

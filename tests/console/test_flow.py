@@ -12,7 +12,8 @@ from sqlalchemy import select
 from bot.outbox import decode_payload
 from bot.storage.models import AuditEvent, Case, Contact, Conversation, OutboxMessage, Volunteer
 from bot.worker import Worker
-from tests.console.support import World, login, make_case, post, services_of
+from tests.console.support import World, login, make_case, post
+from tests.support import services_of
 
 
 class WebChatWorker:
