@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
@@ -167,6 +168,22 @@ async def say(client: TestClient, session: str, **body: object) -> list[str]:
     assert await chat_post(client, session, **body) == 200
     await Worker(services).drain()
     return await replies_to(services, session, after=before)
+
+
+async def stream_replies_until(
+    response: aiohttp.ClientResponse, text: str, within: float
+) -> list[str]:
+    """The replies a web chat event stream (/chat/events) sends, in order, up to the reply
+    `text`; all it sent if it ends first. Raises TimeoutError after `within` seconds."""
+    seen: list[str] = []
+    async with asyncio.timeout(within):
+        async for raw in response.content:
+            line = raw.decode().rstrip("\n")
+            if line.startswith("data: "):
+                seen.extend(r["text"] for r in json.loads(line[6:])["replies"])
+                if text in seen:
+                    break
+    return seen
 
 
 async def replies_to(services: Services, session: str, after: int = 0) -> list[str]:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
@@ -13,8 +17,9 @@ from bot.admin import add_organisation
 from bot.console.auth import hash_password
 from bot.services import Services
 from bot.storage.models import Case, Conversation, Message, Organisation, Volunteer
+from bot.web import SERVICES, create_app
 from nlu.types import Prediction
-from tests.support import new_contact
+from tests.support import free_port, make_settings, new_contact, sqlite_database
 
 PASSWORD = "correct horse battery"
 CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
@@ -117,6 +122,24 @@ async def build_world(services: Services) -> World:
         case_a=await make_case(services, a_id),
         case_b=await make_case(services, b_id),
     )
+
+
+@asynccontextmanager
+async def served_app(folder: Path) -> AsyncIterator[tuple[str, Services]]:
+    """The whole app, worker embedded, on a free local port over SQLite in `folder`, for a
+    real browser: its base URL and its services."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    async with sqlite_database(folder) as url:
+        settings = make_settings(url, PUBLIC_URL=base, PORT=str(port))
+        app = create_app(settings, classifier=QuietClassifier())
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        try:
+            yield base, app[SERVICES]
+        finally:
+            await runner.cleanup()
 
 
 async def org_id(services: Services, slug: str) -> int:
