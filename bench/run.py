@@ -211,6 +211,25 @@ def sqlite_url(folder: Path) -> str:
 
 
 # --- messages ------------------------------------------------------------------------
+def fresh_sqlite(bot: BotSetup, name: str) -> tuple[Path, str]:
+    """An emptied scratch folder SCRATCH/name and the migrated SQLite database in it."""
+    folder = SCRATCH / name
+    shutil.rmtree(folder, ignore_errors=True)
+    db = sqlite_url(folder)
+    bot.migrate(db, folder)
+    return folder, db
+
+
+def nlu_proxy(name: str, upstream: str, log: str, folder: Path) -> tuple[Proc, str]:
+    """bench.nluproxy on a free port, in front of `upstream` (a Rasa URL, or "stub": a
+    zero-cost fake), writing each parse it passes on to `log`. Returns it and its URL;
+    the caller waits for it (wait_http) when it needs it up."""
+    port = free_port()
+    args = ["--listen", str(port), "--upstream", upstream, "--log", log]
+    proc = spawn(name, [PYTHON, "-m", "bench.nluproxy", *args], {}, folder)
+    return proc, f"http://127.0.0.1:{port}"
+
+
 def eval_texts() -> list[str]:
     texts = []
     for path in sorted((REPO / "nlu" / "eval").glob("*.yml")):
@@ -372,6 +391,16 @@ def event_key(message: dict) -> str:
     return f"{message['session']}:{message['id']}"
 
 
+def answered_latencies(sent: list[dict], rows: dict[str, dict]) -> list[float]:
+    """Seconds from the inbox to sent, for each accepted message that was answered."""
+    out = []
+    for r in sent:
+        row = rows.get(event_key(r), {}) if r["status"] == 200 else {}
+        if row.get("sent"):
+            out.append(row["sent"] - row["received"])
+    return out
+
+
 # --- Rasa ----------------------------------------------------------------------------
 def rasa_model() -> Path:
     from nlu.train import train
@@ -476,31 +505,12 @@ def mb(value: int | float) -> float:
 # --- figures -------------------------------------------------------------------------
 def fig_overhead(ctx: dict, bot: BotSetup, label: str = "bot") -> dict:
     """Webhook accepted -> reply handed over, minus time inside /model/parse."""
-    folder = SCRATCH / f"overhead-{label}"
-    shutil.rmtree(folder, ignore_errors=True)
-    db = sqlite_url(folder)
-    bot.migrate(db, folder)
+    folder, db = fresh_sqlite(bot, f"overhead-{label}")
     parse_log = folder / "parse.jsonl"
-    proxy_port = free_port()
-    proxy = spawn(
-        "nluproxy",
-        [
-            PYTHON,
-            "-m",
-            "bench.nluproxy",
-            "--listen",
-            str(proxy_port),
-            "--upstream",
-            ctx["rasa_url"],
-            "--log",
-            str(parse_log),
-        ],
-        {},
-        folder,
-    )
-    web, url = bot.web("web", db, f"http://127.0.0.1:{proxy_port}", folder)
+    proxy, proxy_url = nlu_proxy("nluproxy", ctx["rasa_url"], str(parse_log), folder)
+    web, url = bot.web("web", db, proxy_url, folder)
     with running(web, proxy):
-        wait_http(f"http://127.0.0.1:{proxy_port}/status", 30, proxy)
+        wait_http(f"{proxy_url}/status", 30, proxy)
         wait_http(f"{url}/healthz", 60, web)
         count = ctx.get("overhead_messages", 160)
         rate = ctx.get("overhead_rate", 4)
@@ -654,12 +664,9 @@ def best_at_p99(steps: list[dict], target_ms: float) -> float:
 
 
 def fig_peer(ctx: dict, bot: BotSetup) -> dict:
-    folder = SCRATCH / "peer-run"
-    shutil.rmtree(folder, ignore_errors=True)
     rates = ctx.get("peer_rates", [5, 10, 20, 40, 60])
     duration = ctx.get("peer_duration", 10)
-    db = sqlite_url(folder)
-    bot.migrate(db, folder)
+    folder, db = fresh_sqlite(bot, "peer-run")
     web, url = bot.web("web", db, ctx["rasa_url"], folder)
     bot_steps = []
     with running(web):
@@ -697,30 +704,11 @@ def fig_peer(ctx: dict, bot: BotSetup) -> dict:
 
 def fig_nonlu(ctx: dict, bot: BotSetup) -> dict:
     """Postbacks/language switches: NLU behind a counting proxy must see nothing."""
-    folder = SCRATCH / "nonlu"
-    shutil.rmtree(folder, ignore_errors=True)
-    db = sqlite_url(folder)
-    bot.migrate(db, folder)
+    folder, db = fresh_sqlite(bot, "nonlu")
     parse_log = folder / "parse.jsonl"
     parse_log.touch()
-    proxy_port = free_port()
-    proxy = spawn(
-        "nluproxy",
-        [
-            PYTHON,
-            "-m",
-            "bench.nluproxy",
-            "--listen",
-            str(proxy_port),
-            "--upstream",
-            ctx["rasa_url"],
-            "--log",
-            str(parse_log),
-        ],
-        {},
-        folder,
-    )
-    web, url = bot.web("web", db, f"http://127.0.0.1:{proxy_port}", folder)
+    proxy, proxy_url = nlu_proxy("nluproxy", ctx["rasa_url"], str(parse_log), folder)
+    web, url = bot.web("web", db, proxy_url, folder)
     results = []
     with running(web, proxy):
         wait_http(f"{url}/healthz", 60, web)
@@ -794,10 +782,7 @@ def fig_nlucpu(ctx: dict, bot: BotSetup) -> dict:
 
 
 def fig_memory(ctx: dict, bot: BotSetup) -> dict:
-    folder = SCRATCH / "memory"
-    shutil.rmtree(folder, ignore_errors=True)
-    db = sqlite_url(folder)
-    bot.migrate(db, folder)
+    folder, db = fresh_sqlite(bot, "memory")
     starts, idle, cpu = [], [], []
     for n in range(3):
         web, url = bot.web(f"web{n}", db, ctx["rasa_url"], folder)
@@ -953,10 +938,7 @@ def fig_growth(ctx: dict, bot: BotSetup) -> dict:
     results = []
     salt = 77
     for n in sizes:
-        folder = SCRATCH / f"growth-{n}"
-        shutil.rmtree(folder, ignore_errors=True)
-        db = sqlite_url(folder)
-        bot.migrate(db, folder)
+        folder, db = fresh_sqlite(bot, f"growth-{n}")
         seeded = asyncio.run(_seed(db, n, salt))
         web, url = bot.web("web", db, ctx["rasa_url"], folder)
         with running(web):
@@ -990,12 +972,7 @@ def fig_growth(ctx: dict, bot: BotSetup) -> dict:
                     timeout=30,
                 )
                 rows = wait_drained(db, sent, within=60)
-            post_lat = [
-                rows[f"{r['session']}:{r['id']}"]["sent"]
-                - rows[f"{r['session']}:{r['id']}"]["received"]
-                for r in sent
-                if r["status"] == 200 and rows.get(f"{r['session']}:{r['id']}", {}).get("sent")
-            ]
+            post_lat = answered_latencies(sent, rows)
             texts = text_messages(100, sessions=100, salt=n)
             for m in texts:
                 m["session"] = session_id(rng.randint(1, n), salt)
@@ -1003,12 +980,7 @@ def fig_growth(ctx: dict, bot: BotSetup) -> dict:
                 "webchat", url, texts, folder, "texts", rate=10, duration=11, timeout=30
             )
             rows = wait_drained(db, text_sent, within=60)
-            text_lat = [
-                rows[f"{r['session']}:{r['id']}"]["sent"]
-                - rows[f"{r['session']}:{r['id']}"]["received"]
-                for r in text_sent
-                if r["status"] == 200 and rows.get(f"{r['session']}:{r['id']}", {}).get("sent")
-            ]
+            text_lat = answered_latencies(text_sent, rows)
         size = sum(p.stat().st_size for p in folder.glob("bot.db*"))
         step = {
             "contacts_and_cases": n,
@@ -1054,24 +1026,7 @@ async def _pg_drop(name: str) -> None:
 
 def start_stub(folder: Path) -> tuple[Proc, str]:
     """A zero-cost fake Rasa: measures the bot's own capacity on the text path."""
-    port = free_port()
-    proc = spawn(
-        "stub-nlu",
-        [
-            PYTHON,
-            "-m",
-            "bench.nluproxy",
-            "--listen",
-            str(port),
-            "--upstream",
-            "stub",
-            "--log",
-            os.devnull,
-        ],
-        {},
-        folder,
-    )
-    url = f"http://127.0.0.1:{port}"
+    proc, url = nlu_proxy("stub-nlu", "stub", os.devnull, folder)
     wait_http(f"{url}/status", 30, proc)
     return proc, url
 
@@ -1210,25 +1165,7 @@ def main(argv: list[str] | None = None) -> None:
         results["figures"] = json.loads(args.out.read_text()).get("figures", {})
     bot = BotSetup()
     if args.stub_nlu:  # smoke test of the machinery: a zero-cost fake Rasa
-        port = free_port()
-        rasa = spawn(
-            "stub-nlu",
-            [
-                PYTHON,
-                "-m",
-                "bench.nluproxy",
-                "--listen",
-                str(port),
-                "--upstream",
-                "stub",
-                "--log",
-                os.devnull,
-            ],
-            {},
-            SCRATCH,
-        )
-        ctx["rasa_url"] = f"http://127.0.0.1:{port}"
-        wait_http(f"{ctx['rasa_url']}/status", 30, rasa)
+        rasa, ctx["rasa_url"] = start_stub(SCRATCH)
     else:
         rasa, ctx["rasa_url"] = start_rasa(SCRATCH / "rasa")
     ctx["rasa_proc"] = rasa

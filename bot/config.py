@@ -10,9 +10,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
+
+Number = TypeVar("Number", int, float)
 
 ENV_ALIASES: dict[str, str] = {
     "DATABASE_URL": "database.url",
@@ -69,26 +71,26 @@ def _get(tree: Mapping[str, Any], dotted: str, default: Any = None) -> Any:
     return node
 
 
-def _int(tree: Mapping[str, Any], key: str, default: int, minimum: int = 0) -> int:
+def _number(
+    tree: Mapping[str, Any], key: str, default: Number, minimum: Number, kind: type[Number]
+) -> Number:
     raw = _get(tree, key, default)
     try:
-        value = int(raw)
+        value = kind(raw)
     except (TypeError, ValueError):
-        raise ConfigError(f"{key}: expected a whole number, got {raw!r}") from None
+        expected = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"{key}: expected {expected}, got {raw!r}") from None
     if value < minimum:
         raise ConfigError(f"{key}: expected a number >= {minimum}, got {value}")
     return value
 
 
+def _int(tree: Mapping[str, Any], key: str, default: int, minimum: int = 0) -> int:
+    return _number(tree, key, default, minimum, int)
+
+
 def _float(tree: Mapping[str, Any], key: str, default: float, lo: float = 0.0) -> float:
-    raw = _get(tree, key, default)
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{key}: expected a number, got {raw!r}") from None
-    if value < lo:
-        raise ConfigError(f"{key}: expected a number >= {lo}, got {value}")
-    return value
+    return _number(tree, key, default, lo, float)
 
 
 def _bool(tree: Mapping[str, Any], key: str, default: bool) -> bool:

@@ -13,7 +13,7 @@ import os
 import re
 import sys
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -151,15 +151,33 @@ def check_taxonomy(taxonomy: Any) -> list[str]:
     return problems
 
 
+def _entries(
+    path: str, entries: Mapping[str, Any], problems: list[str]
+) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """(where, entry) for each entry of a file of id -> mapping; an entry that is not a
+    mapping is added to `problems` (in file order, among the entries' own) and skipped."""
+    for ident, entry in entries.items():
+        where = f"{path}: {ident}"
+        if isinstance(entry, Mapping):
+            yield where, entry
+        else:
+            problems.append(f"{where}: not a mapping")
+
+
+def _language_file(lang: str, name: str, data: Any) -> tuple[str, list[str]]:
+    """The path of content/<lang>/<name>, and the problem if the file does not say it is
+    in that language."""
+    path = f"content/{lang}/{name}"
+    if not isinstance(data, Mapping) or data.get("language") != lang:
+        return path, [f"{path}: language must be {lang}"]
+    return path, []
+
+
 def check_facts(facts: Mapping[str, Any]) -> list[str]:
-    problems = []
+    problems: list[str] = []
     if not facts:
         return ["content/facts.yml: no facts"]
-    for ident, fact in facts.items():
-        where = f"content/facts.yml: {ident}"
-        if not isinstance(fact, Mapping):
-            problems.append(f"{where}: not a mapping")
-            continue
+    for where, fact in _entries("content/facts.yml", facts, problems):
         if not isinstance(fact.get("value"), str) or not fact["value"].strip():
             problems.append(f"{where}: value must be a non-empty quoted string")
         if not fact.get("unit"):
@@ -172,14 +190,10 @@ def check_facts(facts: Mapping[str, Any]) -> list[str]:
 
 
 def check_hotlines(hotlines: Mapping[str, Any]) -> list[str]:
-    problems = []
+    problems: list[str] = []
     if not hotlines:
         return ["content/hotlines.yml: no hotlines"]
-    for ident, line in hotlines.items():
-        where = f"content/hotlines.yml: {ident}"
-        if not isinstance(line, Mapping):
-            problems.append(f"{where}: not a mapping")
-            continue
+    for where, line in _entries("content/hotlines.yml", hotlines, problems):
         number = line.get("number")
         if not isinstance(number, str) or not re.fullmatch(r"\+?[0-9][0-9 \-]*", number):
             problems.append(f"{where}: number must be a quoted string of digits")
@@ -251,10 +265,7 @@ def check_lang_topics(
     facts: Mapping[str, str],
 ) -> list[str]:
     """content/<lang>/topics.yml: every info/urgent id with title, answer or steps+handover."""
-    path = f"content/{lang}/topics.yml"
-    problems = []
-    if not isinstance(data, Mapping) or data.get("language") != lang:
-        problems.append(f"{path}: language must be {lang}")
+    path, problems = _language_file(lang, "topics.yml", data)
     topics = _mapping(data, "topics")
     for kind in ("info", "urgent"):
         for ident in taxonomy[kind]:
@@ -290,10 +301,7 @@ def check_lang_topics(
 
 def check_examples(lang: str, data: Any, taxonomy: Taxonomy) -> list[str]:
     """content/<lang>/examples.yml: enough distinct examples per intent, keywords, menu words."""
-    path = f"content/{lang}/examples.yml"
-    problems = []
-    if not isinstance(data, Mapping) or data.get("language") != lang:
-        problems.append(f"{path}: language must be {lang}")
+    path, problems = _language_file(lang, "examples.yml", data)
     intents = _mapping(data, "intents")
     for kind in KINDS:
         for ident in taxonomy[kind]:
@@ -325,10 +333,7 @@ def check_ui(
     facts: Mapping[str, str],
 ) -> list[str]:
     """content/<lang>/ui.yml: same keys and same {placeholders} as English."""
-    path = f"content/{lang}/ui.yml"
-    problems = []
-    if not isinstance(data, Mapping) or data.get("language") != lang:
-        problems.append(f"{path}: language must be {lang}")
+    path, problems = _language_file(lang, "ui.yml", data)
     problems += reviewed_problems(path, data.get("reviewed") if isinstance(data, Mapping) else None)
     strings = _mapping(data, "strings")
     for key, en_text in en_strings.items():
@@ -352,12 +357,8 @@ def check_ui(
 
 
 def check_organisations(orgs: Mapping[str, Any]) -> list[str]:
-    problems = []
-    for ident, org in orgs.items():
-        where = f"content/organisations.yml: {ident}"
-        if not isinstance(org, Mapping):
-            problems.append(f"{where}: not a mapping")
-            continue
+    problems: list[str] = []
+    for where, org in _entries("content/organisations.yml", orgs, problems):
         if not org.get("name"):
             problems.append(f"{where}: missing name")
         if not isinstance(org.get("provinces"), list) or not org["provinces"]:

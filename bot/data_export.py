@@ -9,10 +9,10 @@ row are found by the pseudonym too: inbox events (sender) and outbox deliveries
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import or_, select
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy import ScalarResult, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.crypto import InvalidToken, Vault, pseudonym
 from bot.services import Services
@@ -27,6 +27,7 @@ from bot.storage.models import (
 )
 
 UNREADABLE = "[cannot be decrypted with the current keys]"
+Row = TypeVar("Row")
 
 
 def _time(value: datetime | None) -> str | None:
@@ -49,6 +50,12 @@ def _json(vault: Vault, token: bytes | None) -> Any:
         return vault.decrypt_json(token)
     except InvalidToken:
         return UNREADABLE
+
+
+async def _rows(session: AsyncSession, model: type[Row], *where: Any) -> ScalarResult[Row]:
+    """The model's rows that match `where`, oldest first (the order they were stored in)."""
+    statement = select(model).where(*where).order_by(model.id)  # type: ignore[attr-defined]
+    return (await session.execute(statement)).scalars()
 
 
 async def export_contact(services: Services, platform: str, raw_user_id: str) -> dict[str, Any]:
@@ -102,21 +109,11 @@ async def export_contact_from(
                 "created_at": _time(contact.created_at),
                 "last_seen_at": _time(contact.last_seen_at),
             }
-            conversations = (
-                await session.execute(
-                    select(Conversation)
-                    .where(Conversation.contact_id == contact.id)
-                    .order_by(Conversation.id)
-                )
-            ).scalars()
+            conversations = await _rows(
+                session, Conversation, Conversation.contact_id == contact.id
+            )
             for conversation in conversations:
-                messages = (
-                    await session.execute(
-                        select(Message)
-                        .where(Message.conversation_id == conversation.id)
-                        .order_by(Message.id)
-                    )
-                ).scalars()
+                messages = await _rows(session, Message, Message.conversation_id == conversation.id)
                 result["conversations"].append(
                     {
                         "id": conversation.id,
@@ -136,11 +133,7 @@ async def export_contact_from(
                         ],
                     }
                 )
-            cases = (
-                await session.execute(
-                    select(Case).where(Case.contact_id == contact.id).order_by(Case.id)
-                )
-            ).scalars()
+            cases = await _rows(session, Case, Case.contact_id == contact.id)
             result["cases"] = [
                 {
                     "id": c.id,
@@ -161,29 +154,21 @@ async def export_contact_from(
                 }
                 for c in cases
             ]
-            audit = (
-                await session.execute(
-                    select(AuditEvent)
-                    .where(
-                        or_(
-                            AuditEvent.target == f"contact:{contact.id}",
-                            AuditEvent.target.in_([f"case:{c['id']}" for c in result["cases"]]),
-                        )
-                    )
-                    .order_by(AuditEvent.id)
-                )
-            ).scalars()
+            audit = await _rows(
+                session,
+                AuditEvent,
+                or_(
+                    AuditEvent.target == f"contact:{contact.id}",
+                    AuditEvent.target.in_([f"case:{c['id']}" for c in result["cases"]]),
+                ),
+            )
             result["audit"] = [
                 {"at": _time(a.at), "actor": a.actor, "action": a.action, "target": a.target}
                 for a in audit
             ]
-        inbox_rows = (
-            await session.execute(
-                select(InboxEvent)
-                .where(InboxEvent.platform == platform, InboxEvent.sender == alias)
-                .order_by(InboxEvent.id)
-            )
-        ).scalars()
+        inbox_rows = await _rows(
+            session, InboxEvent, InboxEvent.platform == platform, InboxEvent.sender == alias
+        )
         result["inbox"] = [
             {
                 "received_at": _time(r.received_at),
@@ -192,13 +177,12 @@ async def export_contact_from(
             }
             for r in inbox_rows
         ]
-        outbox_rows = (
-            await session.execute(
-                select(OutboxMessage)
-                .where(OutboxMessage.platform == platform, OutboxMessage.recipient == alias)
-                .order_by(OutboxMessage.id)
-            )
-        ).scalars()
+        outbox_rows = await _rows(
+            session,
+            OutboxMessage,
+            OutboxMessage.platform == platform,
+            OutboxMessage.recipient == alias,
+        )
         result["outbox"] = [
             {
                 "created_at": _time(r.created_at),

@@ -12,12 +12,21 @@ import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import asyncpg
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import func, select
 
 from bot.config import ROOT, Settings, load_settings
-from bot.crypto import new_key
+from bot.crypto import new_key, pseudonym
+from bot.outbox import decode_payload
+from bot.services import Services
 from bot.storage.db import create_engine, migrate
+from bot.storage.models import Contact, OutboxMessage
+from bot.web import SERVICES, create_app
+from bot.worker import Worker
 
 PG_ADMIN_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 TEST_SECRETS = {
@@ -113,6 +122,84 @@ def content_nlu_model(data_dir: Path) -> Path:
 def dead_nlu_url() -> str:
     """An NLU address where nothing listens: the client falls back to keywords at once."""
     return f"http://127.0.0.1:{free_port()}"
+
+
+# --- the web chat, as a test client sees it -----------------------------------------------
+
+
+@asynccontextmanager
+async def chat_client(database_url: str, **extra: str) -> AsyncIterator[TestClient]:
+    """The app with no NLU (keyword fallback) and no embedded worker: tests drain it."""
+    settings = make_settings(
+        database_url, NLU_URL=dead_nlu_url(), BOT__SERVICE__EMBEDDED_WORKER="false", **extra
+    )
+    async with TestClient(TestServer(create_app(settings))) as client:
+        yield client
+
+
+def services_of(client: TestClient) -> Services:
+    return client.server.app[SERVICES]
+
+
+def new_contact(services: Services, platform: str, **columns: Any) -> Contact:
+    """A contact of a new random platform user, its id pseudonymised and its address
+    encrypted as the bot stores them; not yet added to a session."""
+    user_id = str(uuid.uuid4())
+    return Contact(
+        platform=platform,
+        pseudonym=pseudonym(services.settings.pseudonym_key, platform, user_id),
+        address_enc=services.vault.encrypt_json({"user_id": user_id, "address": {}}),
+        **columns,
+    )
+
+
+async def chat_post(client: TestClient, session: str, **body: object) -> int:
+    """One web chat message (a fresh id each time); the HTTP status."""
+    body = {"session": session, "id": str(uuid.uuid4()), **body}
+    response = await client.post("/chat/messages", json=body)
+    return response.status
+
+
+async def say(client: TestClient, session: str, **body: object) -> list[str]:
+    """Send one message, let the worker handle it, return the texts of the new replies."""
+    services = services_of(client)
+    async with services.db() as db:
+        before = int(await db.scalar(select(func.coalesce(func.max(OutboxMessage.id), 0))))
+    assert await chat_post(client, session, **body) == 200
+    await Worker(services).drain()
+    return await replies_to(services, session, after=before)
+
+
+async def stream_replies_until(
+    response: aiohttp.ClientResponse, text: str, within: float
+) -> list[str]:
+    """The replies a web chat event stream (/chat/events) sends, in order, up to the reply
+    `text`; all it sent if it ends first. Raises TimeoutError after `within` seconds."""
+    seen: list[str] = []
+    async with asyncio.timeout(within):
+        async for raw in response.content:
+            line = raw.decode().rstrip("\n")
+            if line.startswith("data: "):
+                seen.extend(r["text"] for r in json.loads(line[6:])["replies"])
+                if text in seen:
+                    break
+    return seen
+
+
+async def replies_to(services: Services, session: str, after: int = 0) -> list[str]:
+    """The texts queued for a web chat session, in order; only rows after outbox id `after`."""
+    recipient = pseudonym(services.settings.pseudonym_key, "webchat", session)
+    async with services.db() as db:
+        rows = (
+            await db.execute(
+                select(OutboxMessage.payload_enc)
+                .where(OutboxMessage.recipient == recipient, OutboxMessage.id > after)
+                .order_by(OutboxMessage.id)
+            )
+        ).scalars()
+        return [
+            r.text for row in rows if row for r in decode_payload(services.vault, row)["replies"]
+        ]
 
 
 def logged(path: Path, event: str, key: str) -> list:

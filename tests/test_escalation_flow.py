@@ -3,34 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
-import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from bot.storage.models import Case, Contact, Conversation, Organisation
-from bot.web import create_app
-from bot.worker import Worker
-from tests.support import dead_nlu_url, make_settings
-from tests.test_webchat import post, replies_to, services_of
-
-
-@pytest.fixture
-async def chat(database_url: str) -> AsyncIterator[TestClient]:
-    settings = make_settings(
-        database_url, NLU_URL=dead_nlu_url(), BOT__SERVICE__EMBEDDED_WORKER="false"
-    )
-    async with TestClient(TestServer(create_app(settings))) as client:
-        yield client
-
-
-async def say(chat: TestClient, session: str, **body: object) -> list[str]:
-    services = services_of(chat)
-    before = len(await replies_to(services, session))
-    await post(chat, session, **body)
-    await Worker(services).drain()
-    return (await replies_to(services, session))[before:]
+from tests.support import say, services_of
 
 
 async def test_declining_consent_shares_nothing(chat: TestClient) -> None:

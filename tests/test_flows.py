@@ -10,8 +10,7 @@ from sqlalchemy import select
 
 from bot.storage.models import Case, Conversation
 from handlers.structured_flows import risk_level
-from tests.test_escalation_flow import chat, say  # noqa: F401 - the chat fixture
-from tests.test_webchat import services_of
+from tests.support import say, services_of
 
 Q = ("deceived", "cannot_leave", "documents", "wages", "debt", "threats", "violence")
 
@@ -34,12 +33,12 @@ def test_risk_level_table(yes: tuple[str, ...], level: str) -> None:
     assert risk_level({q: None for q in Q}) == "low"  # all skipped
 
 
-async def cases(chat: TestClient) -> list[Case]:  # noqa: F811
+async def cases(chat: TestClient) -> list[Case]:
     async with services_of(chat).db() as db:
         return list((await db.execute(select(Case))).scalars())
 
 
-async def test_report_with_typed_place_opens_a_report_case(chat: TestClient) -> None:  # noqa: F811
+async def test_report_with_typed_place_opens_a_report_case(chat: TestClient) -> None:
     services = services_of(chat)
     s = str(uuid.uuid4())
     await say(chat, s, payload="lang:en")
@@ -74,7 +73,7 @@ async def test_report_with_typed_place_opens_a_report_case(chat: TestClient) -> 
     assert conversation.flow is None and conversation.handler == "human"
 
 
-async def test_report_skip_everywhere(chat: TestClient) -> None:  # noqa: F811
+async def test_report_skip_everywhere(chat: TestClient) -> None:
     services = services_of(chat)
     s = str(uuid.uuid4())
     await say(chat, s, payload="lang:th")
@@ -90,7 +89,7 @@ async def test_report_skip_everywhere(chat: TestClient) -> None:  # noqa: F811
     assert {details[k] for k in ("what", "where", "when", "people")} == {None}
 
 
-async def test_report_of_someone_kept_from_leaving_is_an_urgent_case(chat: TestClient) -> None:  # noqa: F811
+async def test_report_of_someone_kept_from_leaving_is_an_urgent_case(chat: TestClient) -> None:
     s = str(uuid.uuid4())
     await say(chat, s, payload="lang:en")
     await say(chat, s, payload="report")
@@ -103,7 +102,7 @@ async def test_report_of_someone_kept_from_leaving_is_an_urgent_case(chat: TestC
     assert case.kind == "report" and case.urgent
 
 
-async def test_report_declining_consent_opens_no_case(chat: TestClient) -> None:  # noqa: F811
+async def test_report_declining_consent_opens_no_case(chat: TestClient) -> None:
     services = services_of(chat)
     s = str(uuid.uuid4())
     await say(chat, s, payload="lang:my")
@@ -118,7 +117,7 @@ async def test_report_declining_consent_opens_no_case(chat: TestClient) -> None:
     assert await cases(chat) == []
 
 
-async def test_leaving_the_report_lets_text_reach_the_nlu_again(chat: TestClient) -> None:  # noqa: F811
+async def test_leaving_the_report_lets_text_reach_the_nlu_again(chat: TestClient) -> None:
     services = services_of(chat)
     s = str(uuid.uuid4())
     await say(chat, s, payload="lang:en")
@@ -132,14 +131,14 @@ async def test_leaving_the_report_lets_text_reach_the_nlu_again(chat: TestClient
     assert conversation.flow is None
 
 
-async def screen(chat: TestClient, s: str, answers: dict[str, str]) -> list[str]:  # noqa: F811
+async def screen(chat: TestClient, s: str, answers: dict[str, str]) -> list[str]:
     out: list[str] = []
     for q in Q:
         out = await say(chat, s, payload=f"scr:{q}:{answers.get(q, 'skip')}")
     return out
 
 
-async def test_screening_high_risk_refers_with_safety_first(chat: TestClient) -> None:  # noqa: F811
+async def test_screening_high_risk_refers_with_safety_first(chat: TestClient) -> None:
     services = services_of(chat)
     s = str(uuid.uuid4())
     await say(chat, s, payload="lang:en")
@@ -161,7 +160,7 @@ async def test_screening_high_risk_refers_with_safety_first(chat: TestClient) ->
     assert details["answers"]["cannot_leave"] == "yes" and details["answers"]["debt"] is None
 
 
-async def test_screening_medium_risk_declined_consent_opens_no_case(chat: TestClient) -> None:  # noqa: F811
+async def test_screening_medium_risk_declined_consent_opens_no_case(chat: TestClient) -> None:
     services = services_of(chat)
     s = str(uuid.uuid4())
     await say(chat, s, payload="lang:km")
@@ -173,7 +172,7 @@ async def test_screening_medium_risk_declined_consent_opens_no_case(chat: TestCl
     assert await cases(chat) == []
 
 
-async def test_screening_all_skipped_is_low_and_no_referral(chat: TestClient) -> None:  # noqa: F811
+async def test_screening_all_skipped_is_low_and_no_referral(chat: TestClient) -> None:
     services = services_of(chat)
     s = str(uuid.uuid4())
     await say(chat, s, payload="lang:lo")

@@ -8,10 +8,10 @@ import uuid
 from aiohttp.test_utils import TestClient
 from structlog.testing import capture_logs
 
-from tests.test_escalation_flow import chat, say  # noqa: F401 - the chat fixture
+from tests.support import say
 
 
-async def test_handled_events_name_the_nlu_that_answered(chat: TestClient) -> None:  # noqa: F811
+async def test_handled_events_name_the_nlu_that_answered(chat: TestClient) -> None:
     session = str(uuid.uuid4())
     with capture_logs() as logs:
         await say(chat, session, text="my boss did not pay my salary")  # NLU is down here

@@ -18,7 +18,7 @@ from bot.outbox import Recipient, enqueue, expire_interrupted
 from bot.services import Services
 from bot.storage.models import OutboxMessage, utcnow
 from bot.worker import IDEMPOTENT_PLATFORMS, Worker
-from tests.test_webchat import chat, services_of  # noqa: F401 - the chat fixture
+from tests.support import services_of
 
 
 class ScriptedChannel(Channel):
@@ -67,7 +67,7 @@ async def send_round(services: Services) -> OutboxMessage:
         return (await session.execute(select(OutboxMessage))).scalar_one()
 
 
-async def test_uncertain_send_is_dead_lettered_and_never_repeated(chat: TestClient) -> None:  # noqa: F811
+async def test_uncertain_send_is_dead_lettered_and_never_repeated(chat: TestClient) -> None:
     services = services_of(chat)
     timeout = SendResult(ok=False, uncertain=True, reason="telegram_timeout", parts_sent=1)
     channel = await outbox_row(services, timeout)
@@ -77,7 +77,7 @@ async def test_uncertain_send_is_dead_lettered_and_never_repeated(chat: TestClie
     assert len(channel.deliveries) == 1
 
 
-async def test_retry_resumes_after_the_parts_the_platform_took(chat: TestClient) -> None:  # noqa: F811
+async def test_retry_resumes_after_the_parts_the_platform_took(chat: TestClient) -> None:
     services = services_of(chat)
     channel = await outbox_row(
         services,
@@ -102,7 +102,7 @@ async def test_retry_resumes_after_the_parts_the_platform_took(chat: TestClient)
     ],
 )
 async def test_a_send_interrupted_by_a_crash_is_retried_only_where_safe(
-    chat: TestClient,  # noqa: F811
+    chat: TestClient,
     platform: str,
     reply_token: str | None,
     parts_sent: int,

@@ -5,51 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
-from bot.crypto import pseudonym
-from bot.outbox import decode_payload
 from bot.services import Services
 from bot.storage.models import InboxEvent, OutboxMessage
-from bot.web import SERVICES, create_app
 from bot.worker import Worker
-from tests.support import dead_nlu_url, make_settings
-
-
-@pytest.fixture
-async def chat(database_url: str) -> AsyncIterator[TestClient]:
-    settings = make_settings(
-        database_url, NLU_URL=dead_nlu_url(), BOT__SERVICE__EMBEDDED_WORKER="false"
-    )
-    async with TestClient(TestServer(create_app(settings))) as client:
-        yield client
-
-
-def services_of(client: TestClient) -> Services:
-    return client.server.app[SERVICES]
-
-
-async def post(client: TestClient, session: str, **body: object) -> int:
-    body = {"session": session, "id": str(uuid.uuid4()), **body}
-    response = await client.post("/chat/messages", json=body)
-    return response.status
-
-
-async def replies_to(services: Services, session: str) -> list[str]:
-    recipient = pseudonym(services.settings.pseudonym_key, "webchat", session)
-    async with services.db() as db:
-        rows = (
-            await db.execute(
-                select(OutboxMessage.payload_enc)
-                .where(OutboxMessage.recipient == recipient)
-                .order_by(OutboxMessage.id)
-            )
-        ).scalars()
-        return [r.text for row in rows for r in decode_payload(services.vault, row)["replies"]]
+from tests.support import chat_post, replies_to, say, services_of
 
 
 async def inbox_count(services: Services) -> int:
@@ -82,7 +46,7 @@ async def test_bad_requests_get_a_clear_error_and_store_nothing(
 
 
 async def test_message_is_in_the_inbox_before_the_answer(chat: TestClient) -> None:
-    assert await post(chat, str(uuid.uuid4()), text="hello") == 200
+    assert await chat_post(chat, str(uuid.uuid4()), text="hello") == 200
     assert await inbox_count(services_of(chat)) == 1
 
 
@@ -101,27 +65,19 @@ async def test_redelivered_event_gets_no_second_reply(chat: TestClient) -> None:
 
 
 async def test_empty_text_gets_a_polite_prompt(chat: TestClient) -> None:
-    session = str(uuid.uuid4())
-    assert await post(chat, session, text="   \n ") == 200
-    services = services_of(chat)
-    await Worker(services).drain()
-    replies = await replies_to(services, session)
-    assert services.content.ui("en", "empty_text") in replies
+    replies = await say(chat, str(uuid.uuid4()), text="   \n ")
+    assert services_of(chat).content.ui("en", "empty_text") in replies
 
 
 async def test_overlong_text_is_cut_and_the_user_told(chat: TestClient) -> None:
-    session = str(uuid.uuid4())
-    assert await post(chat, session, text="minimum wage " * 500) == 200
-    services = services_of(chat)
-    await Worker(services).drain()
-    replies = await replies_to(services, session)
-    assert services.content.ui("en", "too_long_cut") in replies[0]
+    replies = await say(chat, str(uuid.uuid4()), text="minimum wage " * 500)
+    assert services_of(chat).content.ui("en", "too_long_cut") in replies[0]
 
 
 async def test_language_choice_is_remembered(chat: TestClient) -> None:
     session = str(uuid.uuid4())
-    await post(chat, session, payload="lang:th")
-    await post(chat, session, text="hello")
+    await chat_post(chat, session, payload="lang:th")
+    await chat_post(chat, session, text="hello")
     services = services_of(chat)
     await Worker(services).drain()
     replies = await replies_to(services, session)
@@ -130,8 +86,8 @@ async def test_language_choice_is_remembered(chat: TestClient) -> None:
 
 async def test_event_stream_sends_replies_in_order(chat: TestClient) -> None:
     session = str(uuid.uuid4())
-    await post(chat, session, start=True)
-    await post(chat, session, payload="menu")
+    await chat_post(chat, session, start=True)
+    await chat_post(chat, session, payload="menu")
     services = services_of(chat)
     await Worker(services).drain()
     response = await chat.get(f"/chat/events?session={session}")
@@ -166,8 +122,8 @@ async def test_a_flood_is_answered_once_and_an_urgent_message_in_it_still_escala
     services = services_of(chat)
     limit = services.settings.max_messages_per_minute
     for n in range(limit + 5):
-        await post(chat, session, text=f"hello again {n}")
-    await post(chat, session, text="help my boss locked me in the room i cannot leave")
+        await chat_post(chat, session, text=f"hello again {n}")
+    await chat_post(chat, session, text="help my boss locked me in the room i cannot leave")
     await Worker(services).drain()
     replies = await replies_to(services, session)
     assert replies.count(services.content.ui("en", "rate_limited")) == 1
@@ -180,7 +136,7 @@ async def test_urgent_first_message_gets_safety_steps_before_anything_else(
     chat: TestClient,
 ) -> None:
     session = str(uuid.uuid4())
-    await post(chat, session, text="my boss locked me in the room i cannot leave help")
+    await chat_post(chat, session, text="my boss locked me in the room i cannot leave help")
     services = services_of(chat)
     await Worker(services).drain()
     replies = await replies_to(services, session)

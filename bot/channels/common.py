@@ -1,18 +1,22 @@
-"""Helpers shared by the platform channels: JSON loading, result mapping, metrics."""
+"""Helpers shared by the platform channels: settings, JSON loading, rendering replies,
+result mapping, metrics."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import fields
-from typing import Any, TypeVar
+from datetime import UTC, datetime
+from typing import Any, Generic, Self, TypeVar
 
 import aiohttp
 from prometheus_client import Counter, Gauge
 
-from bot.channels.base import SendResult, WebhookRejected
+from bot.channels.base import Channel, SendResult, WebhookRejected
+from bot.channels.text_split import ELLIPSIS, split_text
+from bot.messages import Button, Reply
 from bot.metrics import REGISTRY, UNKNOWN_EVENTS
 
 log = logging.getLogger("bot.channels")
@@ -106,6 +110,67 @@ def settings_from(cls: type[T], section: Mapping[str, Any]) -> T:
                 value = float(value)
         kwargs[f.name] = value
     return cls(**kwargs)
+
+
+class PlatformSettings:
+    """Base of a platform's settings dataclass: built from its config section."""
+
+    __slots__ = ()
+    max_body_bytes: int  # each platform's dataclass declares it, with its default
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Self:
+        return settings_from(cls, d)
+
+
+S = TypeVar("S", bound=PlatformSettings)
+
+
+class PlatformChannel(Channel, Generic[S]):
+    """A platform reached over the service's shared HTTP session (LINE, Telegram,
+    Messenger): what every one of them keeps, so each module holds only its platform."""
+
+    def __init__(self, settings: S, http: aiohttp.ClientSession, db: Any = None) -> None:
+        self.settings = settings
+        self.http = http
+        self.db = db
+        self.max_body_bytes = settings.max_body_bytes  # type: ignore[misc]
+
+
+def from_epoch_ms(value: Any) -> datetime:
+    """A platform's timestamp in milliseconds; now if it sent none (or not a number)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value / 1000, UTC)
+    return datetime.now(UTC)
+
+
+def message_parts(
+    replies: Iterable[Reply], text_limit: int
+) -> Iterator[tuple[str, tuple[Button, ...]]]:
+    """(text, buttons) for each message the replies become: long texts split to fit, and
+    a reply's buttons on its last part. A reply of buttons alone still needs a message to
+    carry them, so its text is an ellipsis."""
+    for reply in replies:
+        parts = split_text(reply.text, text_limit) or ([ELLIPSIS] if reply.buttons else [])
+        for i, part in enumerate(parts):
+            yield part, reply.buttons if i == len(parts) - 1 else ()
+
+
+def kept_buttons(
+    platform: str,
+    buttons: tuple[Button, ...],
+    payload_limit: int,
+    max_buttons: int,
+    payload_size: Callable[[str], int] = len,
+) -> list[Button]:
+    """The buttons a platform can take: a payload within its limit, at most `max_buttons`.
+    The others are dropped, and counted and logged as such."""
+    usable = [b for b in buttons if 0 < payload_size(b.payload) <= payload_limit]
+    kept = usable[:max_buttons]
+    if len(kept) < len(buttons):
+        DROPPED_BUTTONS.labels(platform).inc(len(buttons) - len(kept))
+        log.warning("%s: dropped %d buttons", platform, len(buttons) - len(kept))
+    return kept
 
 
 def event_key(*parts: object) -> str:

@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, ClassVar
@@ -19,22 +18,25 @@ from typing import Any, ClassVar
 import aiohttp
 from aiohttp import web
 
-from bot.channels.base import Channel, SendResult, WebhookRejected
+from bot.channels.base import SendResult, WebhookRejected
 from bot.channels.common import (
-    DROPPED_BUTTONS,
     LINE_PUSH_USED,
     UNKNOWN_EVENTS,
+    PlatformChannel,
+    PlatformSettings,
+    from_epoch_ms,
+    kept_buttons,
     load_json,
     log,
     may_have_arrived,
+    message_parts,
     require,
     require_str,
     result_for_status,
     retry_after_header,
-    settings_from,
 )
 from bot.channels.counters import MemoryCounter, UsageCounter
-from bot.channels.text_split import ELLIPSIS, shorten, split_text
+from bot.channels.text_split import shorten
 from bot.messages import Button, Delivery, EventKind, Incoming, Reply
 
 # Namespace for X-Line-Retry-Key UUIDs derived from outbox idempotency keys.
@@ -44,7 +46,7 @@ _MEDIA = {"image", "video", "audio", "file", "location", "sticker"}
 
 
 @dataclass(frozen=True, slots=True)
-class LineSettings:
+class LineSettings(PlatformSettings):
     channel_secret: str
     access_token: str
     api_base: str = "https://api.line.me"
@@ -60,12 +62,8 @@ class LineSettings:
     postback_data_limit: int = 300
     max_body_bytes: int = 1024 * 1024
 
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> LineSettings:
-        return settings_from(cls, d)
 
-
-class LineChannel(Channel):
+class LineChannel(PlatformChannel[LineSettings]):
     name: ClassVar[str] = "line"
 
     def __init__(
@@ -75,11 +73,8 @@ class LineChannel(Channel):
         db: Any = None,
         counter: UsageCounter | None = None,
     ) -> None:
-        self.settings = settings
-        self.http = http
-        self.db = db
+        super().__init__(settings, http, db)
         self.counter: UsageCounter = counter or MemoryCounter()
-        self.max_body_bytes = settings.max_body_bytes  # type: ignore[misc]
         self._warned_period = ""
 
     # -- inbound ---------------------------------------------------------------------------
@@ -111,7 +106,7 @@ class LineChannel(Channel):
             "event_id": event_id,
             "reply_token": ev.get("replyToken") or None,
             "redelivery": bool((ev.get("deliveryContext") or {}).get("isRedelivery")),
-            "occurred_at": _ms(ev.get("timestamp")),
+            "occurred_at": from_epoch_ms(ev.get("timestamp")),
         }
         if stype != "user":  # group or room: the bot answers one to one only
             user = source.get("userId") or source.get("groupId") or source.get("roomId") or ""
@@ -139,26 +134,18 @@ class LineChannel(Channel):
 
     def render(self, replies: tuple[Reply, ...]) -> list[dict[str, Any]]:
         """Reply objects -> LINE message objects (text parts, quick replies on the last)."""
-        s = self.settings
         messages: list[dict[str, Any]] = []
-        for reply in replies:
-            parts = split_text(reply.text, s.text_limit) or ([ELLIPSIS] if reply.buttons else [])
-            for i, part in enumerate(parts):
-                msg: dict[str, Any] = {"type": "text", "text": part}
-                if i == len(parts) - 1 and reply.buttons:
-                    items = self._quick_reply_items(reply.buttons)
-                    if items:
-                        msg["quickReply"] = {"items": items}
-                messages.append(msg)
+        for part, buttons in message_parts(replies, self.settings.text_limit):
+            msg: dict[str, Any] = {"type": "text", "text": part}
+            items = self._quick_reply_items(buttons) if buttons else []
+            if items:
+                msg["quickReply"] = {"items": items}
+            messages.append(msg)
         return messages
 
     def _quick_reply_items(self, buttons: tuple[Button, ...]) -> list[dict[str, Any]]:
         s = self.settings
-        usable = [b for b in buttons if 0 < len(b.payload) <= s.postback_data_limit]
-        kept = usable[: s.quick_reply_limit]
-        if len(kept) < len(buttons):
-            DROPPED_BUTTONS.labels(self.name).inc(len(buttons) - len(kept))
-            log.warning("line: dropped %d buttons", len(buttons) - len(kept))
+        kept = kept_buttons(self.name, buttons, s.postback_data_limit, s.quick_reply_limit)
         return [
             {
                 "type": "action",
@@ -301,9 +288,3 @@ def _message(body: str) -> str:
     except ValueError:
         return ""
     return str(data.get("message", "")) if isinstance(data, dict) else ""
-
-
-def _ms(value: Any) -> datetime:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value / 1000, UTC)
-    return datetime.now(UTC)

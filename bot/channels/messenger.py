@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
@@ -19,21 +18,24 @@ from typing import Any, ClassVar
 import aiohttp
 from aiohttp import web
 
-from bot.channels.base import Channel, SendResult, WebhookRejected
+from bot.channels.base import SendResult, WebhookRejected
 from bot.channels.common import (
-    DROPPED_BUTTONS,
     UNKNOWN_EVENTS,
+    PlatformChannel,
+    PlatformSettings,
     event_key,
+    from_epoch_ms,
+    kept_buttons,
     load_json,
     log,
     may_have_arrived,
+    message_parts,
     require,
     require_str,
     result_for_status,
     retry_after_header,
-    settings_from,
 )
-from bot.channels.text_split import ELLIPSIS, shorten, split_text
+from bot.channels.text_split import shorten
 from bot.messages import Button, Delivery, EventKind, Incoming, Reply
 
 WINDOW_CLOSED = "messenger_window_closed"
@@ -46,7 +48,7 @@ _IGNORED = ("delivery", "read", "optin", "referral", "account_linking", "policy_
 
 
 @dataclass(frozen=True, slots=True)
-class MessengerSettings:
+class MessengerSettings(PlatformSettings):
     app_secret: str
     page_access_token: str
     verify_token: str
@@ -61,19 +63,9 @@ class MessengerSettings:
     default_retry_after_s: float = 60.0
     max_body_bytes: int = 1024 * 1024
 
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> MessengerSettings:
-        return settings_from(cls, d)
 
-
-class MessengerChannel(Channel):
+class MessengerChannel(PlatformChannel[MessengerSettings]):
     name: ClassVar[str] = "messenger"
-
-    def __init__(self, settings: MessengerSettings, http: aiohttp.ClientSession, db: Any = None):
-        self.settings = settings
-        self.http = http
-        self.db = db
-        self.max_body_bytes = settings.max_body_bytes  # type: ignore[misc]
 
     # -- inbound ---------------------------------------------------------------------------
 
@@ -121,7 +113,7 @@ class MessengerChannel(Channel):
             "platform": self.name,
             "user_id": sender,
             "address": {"page_id": str((ev.get("recipient") or {}).get("id", ""))},
-            "occurred_at": _ms(timestamp),
+            "occurred_at": from_epoch_ms(timestamp),
         }
         if "message" in ev:
             msg = require(ev, "message")
@@ -167,26 +159,18 @@ class MessengerChannel(Channel):
 
     def render(self, replies: tuple[Reply, ...]) -> list[dict[str, Any]]:
         """Reply objects -> Send API `message` objects, quick replies on a reply's last part."""
-        s = self.settings
         out: list[dict[str, Any]] = []
-        for reply in replies:
-            parts = split_text(reply.text, s.text_limit) or ([ELLIPSIS] if reply.buttons else [])
-            for i, part in enumerate(parts):
-                message: dict[str, Any] = {"text": part}
-                if i == len(parts) - 1 and reply.buttons:
-                    quick = self._quick_replies(reply.buttons)
-                    if quick:
-                        message["quick_replies"] = quick
-                out.append(message)
+        for part, buttons in message_parts(replies, self.settings.text_limit):
+            message: dict[str, Any] = {"text": part}
+            quick = self._quick_replies(buttons) if buttons else []
+            if quick:
+                message["quick_replies"] = quick
+            out.append(message)
         return out
 
     def _quick_replies(self, buttons: tuple[Button, ...]) -> list[dict[str, Any]]:
         s = self.settings
-        usable = [b for b in buttons if 0 < len(b.payload) <= s.payload_limit]
-        kept = usable[: s.quick_reply_limit]
-        if len(kept) < len(buttons):
-            DROPPED_BUTTONS.labels(self.name).inc(len(buttons) - len(kept))
-            log.warning("messenger: dropped %d buttons", len(buttons) - len(kept))
+        kept = kept_buttons(self.name, buttons, s.payload_limit, s.quick_reply_limit)
         return [
             {"content_type": "text", "title": shorten(b.label, s.title_limit), "payload": b.payload}
             for b in kept
@@ -258,9 +242,3 @@ def _graph_error(text: str) -> dict[str, Any]:
         return {}
     error = data.get("error") if isinstance(data, dict) else None
     return error if isinstance(error, dict) else {}
-
-
-def _ms(value: Any) -> datetime:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value / 1000, UTC)
-    return datetime.now(UTC)

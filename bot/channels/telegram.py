@@ -14,7 +14,6 @@ import asyncio
 import hmac
 import time
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
@@ -30,10 +29,18 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.channels.base import Channel, SendResult, WebhookRejected
-from bot.channels.common import DROPPED_BUTTONS, UNKNOWN_EVENTS, load_json, log, settings_from
+from bot.channels.base import SendResult, WebhookRejected
+from bot.channels.common import (
+    UNKNOWN_EVENTS,
+    PlatformChannel,
+    PlatformSettings,
+    kept_buttons,
+    load_json,
+    log,
+    message_parts,
+)
 from bot.channels.telegram_request import AiohttpRequest
-from bot.channels.text_split import ELLIPSIS, shorten, split_text, utf8_len
+from bot.channels.text_split import shorten, utf8_len
 from bot.messages import Button, Delivery, EventKind, Incoming, Reply
 
 # Commands that are buttons in disguise; /start is FOLLOW, every other command is text.
@@ -57,7 +64,7 @@ _MEDIA_FIELDS = (
 
 
 @dataclass(frozen=True, slots=True)
-class TelegramSettings:
+class TelegramSettings(PlatformSettings):
     bot_token: str
     secret_token: str  # the secret_token given to setWebhook (see webhook_setup)
     api_base: str = "https://api.telegram.org"
@@ -69,19 +76,12 @@ class TelegramSettings:
     per_chat_interval_s: float = 1.0
     max_body_bytes: int = 1024 * 1024
 
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> TelegramSettings:
-        return settings_from(cls, d)
 
-
-class TelegramChannel(Channel):
+class TelegramChannel(PlatformChannel[TelegramSettings]):
     name: ClassVar[str] = "telegram"
 
     def __init__(self, settings: TelegramSettings, http: aiohttp.ClientSession, db: Any = None):
-        self.settings = settings
-        self.http = http
-        self.db = db
-        self.max_body_bytes = settings.max_body_bytes  # type: ignore[misc]
+        super().__init__(settings, http, db)
         request = AiohttpRequest(http, settings.timeout_s)
         base = settings.api_base.rstrip("/")
         self.bot = Bot(
@@ -197,22 +197,15 @@ class TelegramChannel(Channel):
 
     def render(self, replies: tuple[Reply, ...]) -> list[tuple[str, InlineKeyboardMarkup | None]]:
         """Reply objects -> (text, keyboard) per message; the keyboard on a reply's last part."""
-        s = self.settings
-        out: list[tuple[str, InlineKeyboardMarkup | None]] = []
-        for reply in replies:
-            parts = split_text(reply.text, s.text_limit) or ([ELLIPSIS] if reply.buttons else [])
-            for i, part in enumerate(parts):
-                last = i == len(parts) - 1
-                out.append((part, self._keyboard(reply.buttons) if last else None))
-        return out
+        return [
+            (part, self._keyboard(buttons) if buttons else None)
+            for part, buttons in message_parts(replies, self.settings.text_limit)
+        ]
 
     def _keyboard(self, buttons: tuple[Button, ...]) -> InlineKeyboardMarkup | None:
         s = self.settings
-        usable = [b for b in buttons if 0 < utf8_len(b.payload) <= s.callback_data_limit]
-        kept = usable[: s.max_buttons]
-        if len(kept) < len(buttons):
-            DROPPED_BUTTONS.labels(self.name).inc(len(buttons) - len(kept))
-            log.warning("telegram: dropped %d buttons", len(buttons) - len(kept))
+        # callback_data is limited in bytes, not characters
+        kept = kept_buttons(self.name, buttons, s.callback_data_limit, s.max_buttons, utf8_len)
         if not kept:
             return None
         rows = [

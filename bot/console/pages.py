@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -13,6 +14,17 @@ from bot.content import Content
 from bot.storage.models import Case, Contact, Conversation, Organisation
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
+# The queue's columns: the table's headings and each row's data-label (the narrow layout
+# shows it beside the value) come from this one list, so they cannot drift apart.
+QUEUE_COLUMNS = (
+    "col_case",
+    "col_topic",
+    "col_language",
+    "col_channel",
+    "col_province",
+    "col_waiting",
+    "col_status",
+)
 
 
 def local(moment: datetime | None) -> str:
@@ -129,7 +141,7 @@ def topic_label(lang: str, content: Content, intent: str | None, kind: str) -> s
 
 def queue_rows(lang: str, rows: list[QueueRow], content: Content, now: datetime) -> Markup:
     if not rows:
-        return render('<tr><td colspan="7" class="empty">{m}</td></tr>', m=t(lang, "no_cases"))
+        return empty_row(len(QUEUE_COLUMNS), t(lang, "no_cases"))
     out = []
     for row in rows:
         badges = []
@@ -137,34 +149,32 @@ def queue_rows(lang: str, rows: list[QueueRow], content: Content, now: datetime)
             badges.append(render('<span class="badge urgent">{m}</span>', m=t(lang, "urgent")))
         if row.flagged:
             badges.append(render('<span class="badge flag">{m}</span>', m=t(lang, "flagged")))
-        out.append(
+        values = (
             render(
-                '<tr class="{cls}" data-case="{id}">'
-                '<td data-label="{l_case}"><a href="/console/cases/{id}">#{id}</a> {badges}</td>'
-                '<td data-label="{l_topic}">{topic}</td>'
-                '<td data-label="{l_lang}">{language}</td>'
-                '<td data-label="{l_channel}">{platform}</td>'
-                '<td data-label="{l_province}">{province}</td>'
-                '<td data-label="{l_waiting}">{waiting}</td>'
-                '<td data-label="{l_status}"><span>{status}<br><small>{org}</small></span>'
-                "</td></tr>",
-                cls=("urgent " if row.urgent else "") + row.status,
+                '<a href="/console/cases/{id}">#{id}</a> {badges}',
                 id=row.id,
                 badges=join(badges, " "),
-                topic=topic_label(lang, content, row.intent, row.kind),
-                language=t(lang, f"lang_{row.language or 'und'}"),
-                platform=row.platform or "",
-                province=(row.province or "").replace("_", " ").title(),
-                waiting=waited(lang, row.created_at, now),
+            ),
+            topic_label(lang, content, row.intent, row.kind),
+            t(lang, f"lang_{row.language or 'und'}"),
+            row.platform or "",
+            (row.province or "").replace("_", " ").title(),
+            waited(lang, row.created_at, now),
+            render(
+                "<span>{status}<br><small>{org}</small></span>",
                 status=status_text(lang, row.status, row.claimed_by_name),
                 org=row.organisation,
-                l_case=t(lang, "col_case"),
-                l_topic=t(lang, "col_topic"),
-                l_lang=t(lang, "col_language"),
-                l_channel=t(lang, "col_channel"),
-                l_province=t(lang, "col_province"),
-                l_waiting=t(lang, "col_waiting"),
-                l_status=t(lang, "col_status"),
+            ),
+        )
+        out.append(
+            render(
+                '<tr class="{cls}" data-case="{id}">{cells}</tr>',
+                cls=("urgent " if row.urgent else "") + row.status,
+                id=row.id,
+                cells=join(
+                    render('<td data-label="{label}">{value}</td>', label=t(lang, c), value=v)
+                    for c, v in zip(QUEUE_COLUMNS, values, strict=True)
+                ),
             )
         )
     return join(out)
@@ -188,21 +198,14 @@ def queue_page(
     body = render(
         '<div class="bar"><h1>{title}</h1><span id="live" class="live" data-live="{live}"'
         ' data-offline="{offline}"></span></div><div class="tabs">{tabs}</div>'
-        '<table class="queue"><thead><tr><th>{c1}</th><th>{c2}</th><th>{c3}</th><th>{c4}</th>'
-        "<th>{c5}</th><th>{c6}</th><th>{c7}</th></tr></thead>"
+        '<table class="queue"><thead><tr>{head}</tr></thead>'
         '<tbody id="queue" data-stream="{stream}">{rows}</tbody></table>',
         title=t(lang, "queue_title"),
         live=t(lang, "live"),
         offline=t(lang, "offline"),
         tabs=tabs,
         stream="/console/events" if status != "closed" else "",
-        c1=t(lang, "col_case"),
-        c2=t(lang, "col_topic"),
-        c3=t(lang, "col_language"),
-        c4=t(lang, "col_channel"),
-        c5=t(lang, "col_province"),
-        c6=t(lang, "col_waiting"),
-        c7=t(lang, "col_status"),
+        head=headings(t(lang, c) for c in QUEUE_COLUMNS),
         rows=rows,
     )
     here = "/console/cases" + ("?status=closed" if status == "closed" else "")
@@ -218,6 +221,79 @@ def form(action: str, csrf: str, inner: Markup, cls: str = "") -> Markup:
         csrf=csrf,
         inner=inner,
         cls=cls,
+    )
+
+
+def button(label: str, cls: str = "") -> Markup:
+    if cls:
+        return render('<button class="{cls}">{m}</button>', cls=cls, m=label)
+    return render("<button>{m}</button>", m=label)
+
+
+def button_form(action: str, csrf: str, label: str, cls: str = "") -> Markup:
+    """A form that is a single button (claim, release, cancel, approve)."""
+    return form(action, csrf, button(label, cls), "inline")
+
+
+def select_form(
+    action: str,
+    csrf: str,
+    label: str,
+    name: str,
+    options: Markup,
+    submit: str,
+    submit_cls: str = "",
+) -> Markup:
+    """A form that picks one of `options` and submits it."""
+    return form(
+        action,
+        csrf,
+        render(
+            '<label>{label}<select name="{name}">{options}</select></label>{submit}',
+            label=label,
+            name=name,
+            options=options,
+            submit=button(submit, submit_cls),
+        ),
+        "row",
+    )
+
+
+def headings(labels: Iterable[str]) -> Markup:
+    return join(render("<th>{h}</th>", h=h) for h in labels)
+
+
+def table(labels: Iterable[str], rows: Markup) -> Markup:
+    """A report table: one row of headings, then the rows (already rendered)."""
+    return render(
+        '<table class="report"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>',
+        head=headings(labels),
+        rows=rows,
+    )
+
+
+def list_body(title: str, headings: Iterable[str], rows: Markup, new: Markup) -> Markup:
+    """A list page: its title, the table of what there is, then the card to add one."""
+    return render(
+        '<div class="bar"><h1>{title}</h1></div><section class="card">{table}</section>{new}',
+        title=title,
+        table=table(headings, rows),
+        new=new,
+    )
+
+
+def empty_row(columns: int, message: str) -> Markup:
+    """A table's only row when there is nothing to list: says so across every column."""
+    return render('<tr><td colspan="{n}" class="empty">{m}</td></tr>', n=columns, m=message)
+
+
+def card(title: str, hint: str, *parts: Markup) -> Markup:
+    """A card headed by a title and a line of help, then its parts (a list, a form)."""
+    return render(
+        '<section class="card"><h2>{title}</h2><p class="hint">{hint}</p>{parts}</section>',
+        title=title,
+        hint=hint,
+        parts=join(parts),
     )
 
 
@@ -307,69 +383,44 @@ def case_page(
 
     actions = []
     if case.status == "open":
-        actions.append(
-            form(
-                f"{base}/claim",
-                csrf,
-                render('<button class="primary">{m}</button>', m=t(lang, "claim")),
-                "inline",
-            )
-        )
+        actions.append(button_form(f"{base}/claim", csrf, t(lang, "claim"), "primary"))
     if case.status == "claimed":
-        actions.append(
-            form(
-                f"{base}/release",
-                csrf,
-                render("<button>{m}</button>", m=t(lang, "release")),
-                "inline",
-            )
-        )
+        actions.append(button_form(f"{base}/release", csrf, t(lang, "release")))
     if not closed:
         orgs = join(
             option(str(o.id), o.name) for o in organisations if o.id != case.organisation_id
         )
         actions.append(
-            form(
+            select_form(
                 f"{base}/transfer",
                 csrf,
-                render(
-                    '<label>{l}<select name="organisation">{orgs}</select></label>'
-                    "<button>{b}</button>",
-                    l=t(lang, "transfer_to"),
-                    orgs=orgs,
-                    b=t(lang, "transfer"),
-                ),
-                "row",
+                t(lang, "transfer_to"),
+                "organisation",
+                orgs,
+                t(lang, "transfer"),
             )
         )
         outcomes = join(option(o, t(lang, f"outcome_{o}")) for o in OUTCOMES)
         actions.append(
-            form(
+            select_form(
                 f"{base}/close",
                 csrf,
-                render(
-                    '<label>{l}<select name="outcome">{outcomes}</select></label>'
-                    '<button class="danger">{b}</button>',
-                    l=t(lang, "outcome"),
-                    outcomes=outcomes,
-                    b=t(lang, "close"),
-                ),
-                "row",
+                t(lang, "outcome"),
+                "outcome",
+                outcomes,
+                t(lang, "close"),
+                "danger",
             )
         )
-    cats = join(option(value, label, value == case.category) for value, label in categories)
+    cats = join(
+        [
+            option("", "—"),  # no category yet
+            *(option(value, label, value == case.category) for value, label in categories),
+        ]
+    )
     actions.append(
-        form(
-            f"{base}/category",
-            csrf,
-            render(
-                '<label>{l}<select name="category"><option value="">—</option>{cats}</select>'
-                "</label><button>{b}</button>",
-                l=t(lang, "category"),
-                cats=cats,
-                b=t(lang, "set_category"),
-            ),
-            "row",
+        select_form(
+            f"{base}/category", csrf, t(lang, "category"), "category", cats, t(lang, "set_category")
         )
     )
 
@@ -382,13 +433,11 @@ def case_page(
             )
             for label, text in canned
         )
-        reply = render(
-            '<section class="card"><h2>{title}</h2><p class="hint">{canned_l}</p>'
-            '<div class="canned-list">{canned}</div>{form}</section>',
-            title=t(lang, "reply"),
-            canned_l=t(lang, "canned"),
-            canned=canned_buttons,
-            form=form(
+        reply = card(
+            t(lang, "reply"),
+            t(lang, "canned"),
+            render('<div class="canned-list">{canned}</div>', canned=canned_buttons),
+            form(
                 f"{base}/reply",
                 csrf,
                 render(
@@ -414,13 +463,11 @@ def case_page(
         )
         for n in notes
     ) or render('<li class="empty">{m}</li>', m=t(lang, "no_notes"))
-    notes_html = render(
-        '<section class="card"><h2>{title}</h2><p class="hint">{help}</p>'
-        '<ul class="notes">{items}</ul>{form}</section>',
-        title=t(lang, "notes"),
-        help=t(lang, "notes_help"),
-        items=note_items,
-        form=form(
+    notes_html = card(
+        t(lang, "notes"),
+        t(lang, "notes_help"),
+        render('<ul class="notes">{items}</ul>', items=note_items),
+        form(
             f"{base}/note",
             csrf,
             render(

@@ -5,9 +5,12 @@ from __future__ import annotations
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.console import cases, pages
 from bot.console.auth import (
@@ -19,6 +22,7 @@ from bot.console.auth import (
     same,
     start_session,
 )
+from bot.console.html import Markup
 from bot.console.i18n import CONSOLE_LANGUAGES, pick_language, t
 from bot.services import Services
 from bot.storage.models import Contact, Conversation, Organisation, Volunteer, utcnow
@@ -27,6 +31,7 @@ SESSION_COOKIE = "console_session"
 LOGIN_CSRF_COOKIE = "console_login_csrf"
 LANG_COOKIE = "console_lang"
 SignedInHandler = Callable[[web.Request, Account], Awaitable[web.StreamResponse]]
+Row = TypeVar("Row")
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +177,51 @@ def user_label(lang: str, account: Account) -> str:
     return f"{account.display_name} ({t(lang, 'role_' + account.role)})"
 
 
+def console_page(lang: str, account: Account, title: str, body: Markup, here: str) -> web.Response:
+    """A signed-in page in the console layout, its navigation fitting the account's role."""
+    return html(
+        pages.page(
+            lang,
+            title,
+            body,
+            user=user_label(lang, account),
+            csrf=account.csrf,
+            here=here,
+            role=account.role,
+        )
+    )
+
+
+def forbidden(lang: str, account: Account) -> web.Response:
+    return html(
+        pages.error_page(lang, "error_forbidden", user_label(lang, account), account.csrf), 403
+    )
+
+
+async def deny(request: web.Request, account: Account, page: str) -> web.Response:
+    """Refuse a page this role may not see; the refusal is audited in its own transaction."""
+    async with services_of(request).db.begin() as session:
+        cases.audit(session, account, "access_denied", page=page)
+    return forbidden(language(request), account)
+
+
+async def locked_or_404(session: AsyncSession, model: type[Row], row_id: int) -> Row:
+    """The row an action changes, locked until the transaction ends; 404 if it is gone."""
+    statement = select(model).where(model.id == row_id).with_for_update()  # type: ignore[attr-defined]
+    row = (await session.execute(statement)).scalar_one_or_none()
+    if row is None:
+        raise web.HTTPNotFound()
+    return row
+
+
+def path_id(request: web.Request, name: str) -> int:
+    """The numeric id in the URL; anything else is a page that does not exist."""
+    try:
+        return int(request.match_info[name])
+    except ValueError:
+        raise web.HTTPNotFound() from None
+
+
 @signed_in
 async def queue_view(request: web.Request, account: Account) -> web.Response:
     services = services_of(request)
@@ -188,11 +238,16 @@ async def queue_view(request: web.Request, account: Account) -> web.Response:
     )
 
 
+def path_action(request: web.Request, offered: tuple[str, ...]) -> str:
+    """The action the URL names; one this page does not offer is a page that does not exist."""
+    action = request.match_info["action"]
+    if action not in offered:
+        raise web.HTTPNotFound()
+    return action
+
+
 def case_id_of(request: web.Request) -> int:
-    try:
-        return int(request.match_info["case_id"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
+    return path_id(request, "case_id")
 
 
 @signed_in
@@ -207,7 +262,7 @@ async def case_view(request: web.Request, account: Account) -> web.Response:
         except LookupError:
             return html(pages.error_page(lang, "error_not_found", label, account.csrf), 404)
         except cases.Forbidden:
-            return html(pages.error_page(lang, "error_forbidden", label, account.csrf), 403)
+            return forbidden(lang, account)
         contact = await session.get(Contact, case.contact_id) if case.contact_id else None
         conversation = (
             await session.get(Conversation, case.conversation_id) if case.conversation_id else None
@@ -256,9 +311,7 @@ async def case_action(request: web.Request, account: Account) -> web.StreamRespo
     services = services_of(request)
     lang = language(request)
     case_id = case_id_of(request)
-    action = request.match_info["action"]
-    if action not in ACTIONS:
-        raise web.HTTPNotFound()
+    action = path_action(request, ACTIONS)
     form = await request.post()
     text = str(form.get("text", ""))
     try:

@@ -13,9 +13,18 @@ from sqlalchemy import select
 from bot import broadcasts as bc
 from bot.console import cases, pages
 from bot.console.auth import Account
-from bot.console.html import Markup, join, option, render
+from bot.console.html import join, option, render
 from bot.console.i18n import t
-from bot.console.views import html, language, services_of, signed_in, user_label
+from bot.console.views import (
+    console_page,
+    deny,
+    language,
+    locked_or_404,
+    path_action,
+    path_id,
+    services_of,
+    signed_in,
+)
 from bot.storage.models import Broadcast, utcnow
 from handlers.escalation import PROVINCES
 from nlu.types import LANGUAGES
@@ -24,34 +33,12 @@ MAX_TEXT = 2000  # fits one message on every platform (Messenger's limit)
 PLATFORMS = ("line", "telegram", "messenger", "webchat")
 
 
-def _forbidden(lang: str, account: Account) -> web.Response:
-    return html(
-        pages.error_page(lang, "error_forbidden", user_label(lang, account), account.csrf), 403
-    )
-
-
 async def _deny(request: web.Request, account: Account) -> web.Response:
-    async with services_of(request).db.begin() as session:
-        cases.audit(session, account, "access_denied", page="broadcasts")
-    return _forbidden(language(request), account)
+    return await deny(request, account, "broadcasts")
 
 
 def _audit(session, account: Account, action: str, broadcast_id: int | None, **detail):  # type: ignore[no-untyped-def]
     cases.audit(session, account, action, **detail, broadcast=broadcast_id)
-
-
-def _page(lang: str, account: Account, title: str, body: Markup, here: str) -> web.Response:
-    return html(
-        pages.page(
-            lang,
-            title,
-            body,
-            user=user_label(lang, account),
-            csrf=account.csrf,
-            here=here,
-            role=account.role,
-        )
-    )
 
 
 def _audience_text(lang: str, b: Broadcast) -> str:
@@ -85,7 +72,7 @@ async def list_view(request: web.Request, account: Account) -> web.Response:
             audience=b.audience or "—",
         )
         for b in rows
-    ) or render('<tr><td colspan="5" class="empty">{m}</td></tr>', m=t(lang, "bc_none"))
+    ) or pages.empty_row(5, t(lang, "bc_none"))
     texts = join(
         render(
             '<label>{name}<textarea name="text_{code}" rows="3" maxlength="{max}" lang="{code}">'
@@ -119,23 +106,14 @@ async def list_view(request: web.Request, account: Account) -> web.Response:
         ),
         "compose",
     )
-    body = render(
-        '<div class="bar"><h1>{title}</h1></div>'
-        '<section class="card"><table class="report"><thead><tr><th>#</th><th>{c1}</th>'
-        "<th>{c2}</th><th>{c3}</th><th>{c4}</th></tr></thead><tbody>{items}</tbody></table>"
-        "</section>"
-        '<section class="card"><h2>{new}</h2><p class="hint">{help}</p>{form}</section>',
-        title=t(lang, "bc_title"),
-        c1=t(lang, "bc_audience"),
-        c2=t(lang, "col_status"),
-        c3=t(lang, "bc_when"),
-        c4=t(lang, "bc_delivered"),
-        items=items,
-        new=t(lang, "bc_new"),
-        help=t(lang, "bc_help"),
-        form=form,
+    columns = ("bc_audience", "col_status", "bc_when", "bc_delivered")
+    body = pages.list_body(
+        t(lang, "bc_title"),
+        ["#", *(t(lang, c) for c in columns)],
+        items,
+        pages.card(t(lang, "bc_new"), t(lang, "bc_help"), form),
     )
-    return _page(lang, account, t(lang, "bc_title"), body, "/console/broadcasts")
+    return console_page(lang, account, t(lang, "bc_title"), body, "/console/broadcasts")
 
 
 @signed_in
@@ -170,10 +148,7 @@ async def create(request: web.Request, account: Account) -> web.StreamResponse:
 
 
 def _id(request: web.Request) -> int:
-    try:
-        return int(request.match_info["broadcast_id"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
+    return path_id(request, "broadcast_id")
 
 
 @signed_in
@@ -254,11 +229,8 @@ async def detail_view(request: web.Request, account: Account) -> web.Response:
             )
     if b.status in ("draft", "scheduled", "sending"):
         actions.append(
-            pages.form(
-                f"/console/broadcasts/{b.id}/cancel",
-                account.csrf,
-                render('<button class="danger">{m}</button>', m=t(lang, "bc_cancel")),
-                "inline",
+            pages.button_form(
+                f"/console/broadcasts/{b.id}/cancel", account.csrf, t(lang, "bc_cancel"), "danger"
             )
         )
     stats = render(
@@ -306,7 +278,9 @@ async def detail_view(request: web.Request, account: Account) -> web.Response:
         cost=cost,
         actions=join(actions),
     )
-    return _page(lang, account, t(lang, "bc_one", id=b.id), body, f"/console/broadcasts/{b.id}")
+    return console_page(
+        lang, account, t(lang, "bc_one", id=b.id), body, f"/console/broadcasts/{b.id}"
+    )
 
 
 @signed_in
@@ -314,18 +288,10 @@ async def action(request: web.Request, account: Account) -> web.StreamResponse:
     if account.role != "admin":
         return await _deny(request, account)
     broadcast_id = _id(request)
-    what = request.match_info["action"]
-    if what not in ("schedule", "cancel"):
-        raise web.HTTPNotFound()
+    what = path_action(request, ("schedule", "cancel"))
     form = await request.post()
     async with services_of(request).db.begin() as session:
-        b = (
-            await session.execute(
-                select(Broadcast).where(Broadcast.id == broadcast_id).with_for_update()
-            )
-        ).scalar_one_or_none()
-        if b is None:
-            raise web.HTTPNotFound()
+        b = await locked_or_404(session, Broadcast, broadcast_id)
         if what == "schedule":
             if b.status != "draft" or bc.missing_languages(b.texts):
                 raise web.HTTPConflict(text="all five languages are needed, once")

@@ -19,7 +19,17 @@ from bot.console import cases, pages
 from bot.console.auth import Account
 from bot.console.html import Markup, join, render
 from bot.console.i18n import t
-from bot.console.views import html, language, services_of, signed_in, user_label
+from bot.console.views import (
+    console_page,
+    deny,
+    forbidden,
+    language,
+    locked_or_404,
+    path_action,
+    path_id,
+    services_of,
+    signed_in,
+)
 from bot.content_check import SERVICES
 from bot.storage.models import Organisation
 from handlers.escalation import PROVINCES
@@ -79,31 +89,8 @@ def differences(org: Organisation, entry: dict[str, Any] | None) -> list[tuple[s
     return out
 
 
-def _page(lang: str, account: Account, title: str, body: Markup, here: str) -> web.Response:
-    return html(
-        pages.page(
-            lang,
-            title,
-            body,
-            user=user_label(lang, account),
-            csrf=account.csrf,
-            here=here,
-            role=account.role,
-        )
-    )
-
-
-def _forbidden(request: web.Request, account: Account) -> web.Response:
-    lang = language(request)
-    return html(
-        pages.error_page(lang, "error_forbidden", user_label(lang, account), account.csrf), 403
-    )
-
-
 async def _deny(request: web.Request, account: Account) -> web.Response:
-    async with services_of(request).db.begin() as session:
-        cases.audit(session, account, "access_denied", page="organisations")
-    return _forbidden(request, account)
+    return await deny(request, account, "organisations")
 
 
 @signed_in
@@ -142,22 +129,14 @@ async def list_view(request: web.Request, account: Account) -> web.Response:
         ),
         "row",
     )
-    body = render(
-        '<div class="bar"><h1>{title}</h1></div><section class="card">'
-        '<table class="report"><thead><tr><th>{c1}</th><th>{c2}</th><th>{c3}</th><th>{c4}</th>'
-        "</tr></thead><tbody>{rows}</tbody></table></section>"
-        '<section class="card"><h2>{new}</h2><p class="hint">{help}</p>{form}</section>',
-        title=t(lang, "org_title"),
-        c1=t(lang, "org_name"),
-        c2=t(lang, "col_province"),
-        c3=t(lang, "col_language"),
-        c4=t(lang, "col_status"),
-        rows=rows,
-        new=t(lang, "org_propose"),
-        help=t(lang, "org_propose_help"),
-        form=propose,
+    columns = ("org_name", "col_province", "col_language", "col_status")
+    body = pages.list_body(
+        t(lang, "org_title"),
+        [t(lang, c) for c in columns],
+        rows,
+        pages.card(t(lang, "org_propose"), t(lang, "org_propose_help"), propose),
     )
-    return _page(lang, account, t(lang, "org_title"), body, "/console/organisations")
+    return console_page(lang, account, t(lang, "org_title"), body, "/console/organisations")
 
 
 @signed_in
@@ -190,10 +169,7 @@ async def propose(request: web.Request, account: Account) -> web.StreamResponse:
 
 
 def _id(request: web.Request) -> int:
-    try:
-        return int(request.match_info["org_id"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
+    return path_id(request, "org_id")
 
 
 def _checkboxes(name: str, options: Any, chosen: list[str], label: Any = str) -> Markup:
@@ -225,7 +201,7 @@ async def detail_view(request: web.Request, account: Account) -> web.Response:
     diff_html = join(
         render("<tr><td>{f}</td><td>{a}</td><td>{b}</td></tr>", f=t(lang, f"org_f_{f}"), a=a, b=b)
         for f, a, b in diff
-    ) or render('<tr><td colspan="3" class="empty">{m}</td></tr>', m=t(lang, "org_same"))
+    ) or pages.empty_row(3, t(lang, "org_same"))
     editable = may_edit(account, org)
     form = Markup("")
     if editable:
@@ -273,20 +249,18 @@ async def detail_view(request: web.Request, account: Account) -> web.Response:
         )
     approve = Markup("")
     if account.role == "admin" and not org.approved:
-        approve = pages.form(
+        approve = pages.button_form(
             f"/console/organisations/{org.id}/approve",
             account.csrf,
-            render('<button class="primary">{m}</button>', m=t(lang, "org_approve")),
-            "inline",
+            t(lang, "org_approve"),
+            "primary",
         )
     body = render(
         '<p><a href="/console/organisations">{back}</a></p><div class="bar"><h1>{name}</h1>'
         "</div>{pending}{approve}"
         '<div class="grid"><div class="main-col"><section class="card">{form}{readonly}'
         "</section></div>"
-        '<aside class="side-col"><section class="card"><h2>{l_diff}</h2><p class="hint">{h}</p>'
-        '<table class="report"><thead><tr><th></th><th>{c1}</th><th>{c2}</th></tr></thead>'
-        "<tbody>{diff}</tbody></table></section></aside></div>",
+        '<aside class="side-col">{diff}</aside></div>',
         back=t(lang, "org_title"),
         name=org.name,
         pending=render('<p class="notice flag">{m}</p>', m=t(lang, "org_pending"))
@@ -297,41 +271,33 @@ async def detail_view(request: web.Request, account: Account) -> web.Response:
         readonly=Markup("")
         if editable
         else render('<p class="hint">{m}</p>', m=t(lang, "org_read_only")),
-        l_diff=t(lang, "org_diff"),
-        h=t(lang, "org_diff_help"),
-        c1=t(lang, "org_in_file"),
-        c2=t(lang, "org_in_db"),
-        diff=diff_html,
+        diff=pages.card(
+            t(lang, "org_diff"),
+            t(lang, "org_diff_help"),
+            pages.table(["", t(lang, "org_in_file"), t(lang, "org_in_db")], diff_html),
+        ),
     )
-    return _page(lang, account, org.name, body, f"/console/organisations/{org.id}")
+    return console_page(lang, account, org.name, body, f"/console/organisations/{org.id}")
 
 
 @signed_in
 async def action(request: web.Request, account: Account) -> web.StreamResponse:
     org_id = _id(request)
-    what = request.match_info["action"]
-    if what not in ("edit", "approve"):
-        raise web.HTTPNotFound()
+    what = path_action(request, ("edit", "approve"))
     form = await request.post()
     async with services_of(request).db.begin() as session:
-        org = (
-            await session.execute(
-                select(Organisation).where(Organisation.id == org_id).with_for_update()
-            )
-        ).scalar_one_or_none()
-        if org is None:
-            raise web.HTTPNotFound()
+        org = await locked_or_404(session, Organisation, org_id)
         if what == "approve":
             if account.role != "admin":
                 cases.audit(session, account, "access_denied", organisation=org_id, act=what)
-                return _forbidden(request, account)
+                return forbidden(language(request), account)
             org.approved = True
             org.active = True
             cases.audit(session, account, "org_approved", organisation=org_id)
         else:
             if not may_edit(account, org):
                 cases.audit(session, account, "access_denied", organisation=org_id, act=what)
-                return _forbidden(request, account)
+                return forbidden(language(request), account)
             new: dict[str, Any] = {
                 "name": str(form.get("name", "")).strip()[:200] or org.name,
                 "services": [s for s in form.getall("services", []) if s in SERVICES],

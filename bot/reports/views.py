@@ -16,16 +16,10 @@ from bot.console import cases, pages
 from bot.console.auth import Account
 from bot.console.html import Markup, join, option, render
 from bot.console.i18n import t
-from bot.console.views import html, language, services_of, signed_in, user_label
+from bot.console.views import deny, html, language, services_of, signed_in, user_label
 from bot.content import Content
 from bot.reports import DIMENSIONS, GRAINS, REPORTS, Cell, Filters, Report, build, k_of
 from bot.reports.charts import bar_chart
-
-
-def forbidden(lang: str, account: Account) -> web.Response:
-    return html(
-        pages.error_page(lang, "error_forbidden", user_label(lang, account), account.csrf), 403
-    )
 
 
 def key_label(lang: str, content: Content, report: Report, key: str | None) -> str:
@@ -84,18 +78,8 @@ def table(lang: str, content: Content, report: Report) -> Markup:
             )
         )
     if not rows:
-        rows.append(
-            render(
-                '<tr><td colspan="{n}" class="empty">{m}</td></tr>',
-                n=len(head),
-                m=t(lang, "rep_empty"),
-            )
-        )
-    return render(
-        '<table class="report"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>',
-        head=join(render("<th>{h}</th>", h=h) for h in head),
-        rows=join(rows),
-    )
+        rows.append(pages.empty_row(len(head), t(lang, "rep_empty")))
+    return pages.table(head, join(rows))
 
 
 def report_page(
@@ -173,6 +157,7 @@ def report_page(
 
 
 async def _report(request: web.Request, account: Account) -> Report | None:
+    """The report the query asks for; None if this role may not see reports."""
     services = services_of(request)
     filters = Filters.parse(request.query)
     k = k_of(services.settings.section("reports"))
@@ -180,10 +165,7 @@ async def _report(request: web.Request, account: Account) -> Report | None:
         try:
             return await build(session, account, filters, k)
         except PermissionError:
-            pass
-    async with services.db.begin() as session:
-        cases.audit(session, account, "access_denied", page="reports")
-    return None
+            return None
 
 
 @signed_in
@@ -191,7 +173,7 @@ async def reports_view(request: web.Request, account: Account) -> web.Response:
     lang = language(request)
     report = await _report(request, account)
     if report is None:
-        return forbidden(lang, account)
+        return await deny(request, account, "reports")
     async with services_of(request).db.begin() as session:
         cases.audit(session, account, "view_report", **report.filters.query())
     content = services_of(request).content
@@ -207,7 +189,7 @@ async def reports_csv(request: web.Request, account: Account) -> web.StreamRespo
     lang = language(request)
     report = await _report(request, account)
     if report is None:
-        return forbidden(lang, account)
+        return await deny(request, account, "reports")
     which = "time" if request.query.get("table") == "time" else "main"
     content = services_of(request).content
     f = report.filters

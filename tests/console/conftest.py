@@ -6,8 +6,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.web import create_app
-from tests.console.support import QuietClassifier, World, build_world, services_of
-from tests.support import make_settings
+from tests.console.support import QuietClassifier, World, build_world
+from tests.support import make_settings, services_of
 
 
 @pytest.fixture

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import re
-import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from bot.admin import add_organisation
 from bot.console.auth import hash_password
-from bot.crypto import pseudonym
 from bot.services import Services
-from bot.storage.models import Case, Contact, Conversation, Message, Organisation, Volunteer
-from bot.web import SERVICES
+from bot.storage.models import Case, Conversation, Message, Organisation, Volunteer
+from bot.web import SERVICES, create_app
 from nlu.types import Prediction
+from tests.support import free_port, make_settings, new_contact, sqlite_database
 
 PASSWORD = "correct horse battery"
 CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
@@ -55,10 +58,6 @@ class World:
     case_b: int
 
 
-def services_of(client: TestClient) -> Services:
-    return client.server.app[SERVICES]
-
-
 async def make_case(
     services: Services,
     org_id: int,
@@ -68,14 +67,8 @@ async def make_case(
     platform: str = "webchat",
     intent: str = "urgent_trapped",
 ) -> int:
-    user_id = str(uuid.uuid4())
     async with services.db.begin() as session:
-        contact = Contact(
-            platform=platform,
-            pseudonym=pseudonym(services.settings.pseudonym_key, platform, user_id),
-            address_enc=services.vault.encrypt_json({"user_id": user_id, "address": {}}),
-            language="en",
-        )
+        contact = new_contact(services, platform, language="en")
         session.add(contact)
         await session.flush()
         conversation = Conversation(contact_id=contact.id, handler="human")
@@ -129,6 +122,24 @@ async def build_world(services: Services) -> World:
         case_a=await make_case(services, a_id),
         case_b=await make_case(services, b_id),
     )
+
+
+@asynccontextmanager
+async def served_app(folder: Path) -> AsyncIterator[tuple[str, Services]]:
+    """The whole app, worker embedded, on a free local port over SQLite in `folder`, for a
+    real browser: its base URL and its services."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    async with sqlite_database(folder) as url:
+        settings = make_settings(url, PUBLIC_URL=base, PORT=str(port))
+        app = create_app(settings, classifier=QuietClassifier())
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        try:
+            yield base, app[SERVICES]
+        finally:
+            await runner.cleanup()
 
 
 async def org_id(services: Services, slug: str) -> int:

@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.storage.models import AuditEvent, Case
-from tests.console.support import World, login, post, services_of
+from tests.console.support import World, login, post
+from tests.support import services_of
 
 # (account, status of case A, status of case B); case A is org A's, case B org B's.
 VIEW_TABLE = [

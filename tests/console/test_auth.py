@@ -9,14 +9,8 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.storage.models import AuditEvent, Case, ConsoleSession, Volunteer, utcnow
-from tests.console.support import (
-    PASSWORD,
-    World,
-    csrf_of,
-    login,
-    services_of,
-    use_cookie,
-)
+from tests.console.support import PASSWORD, World, csrf_of, login, use_cookie
+from tests.support import services_of
 
 
 async def test_login_sets_a_strict_httponly_cookie_and_stores_only_its_hash(client, world):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 import uuid
 
 from aiohttp.test_utils import TestClient
@@ -12,7 +10,8 @@ from sqlalchemy import select
 from bot.outbox import decode_payload
 from bot.storage.models import AuditEvent, Case, Contact, Conversation, OutboxMessage, Volunteer
 from bot.worker import Worker
-from tests.console.support import World, login, make_case, post, services_of
+from tests.console.support import World, login, make_case, post
+from tests.support import services_of, stream_replies_until
 
 
 class WebChatWorker:
@@ -35,14 +34,7 @@ class WebChatWorker:
     async def replies_until(self, text: str) -> list[str]:
         """The chat's event stream, in order, up to the reply `text`."""
         response = await self.client.get("/chat/events", params={"session": self.session})
-        seen: list[str] = []
-        async with asyncio.timeout(10):
-            async for raw in response.content:
-                line = raw.decode().rstrip("\n")
-                if line.startswith("data: "):
-                    seen.extend(r["text"] for r in json.loads(line[6:])["replies"])
-                    if text in seen:
-                        break
+        seen = await stream_replies_until(response, text, within=10)
         response.close()
         return seen
 

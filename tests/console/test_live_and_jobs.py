@@ -13,7 +13,8 @@ from bot.admin import AdminError, add_volunteer, disable_volunteer, list_cases, 
 from bot.console.reroute import reroute_unclaimed
 from bot.outbox import decode_payload
 from bot.storage.models import AuditEvent, Case, ConsoleSession, OutboxMessage, utcnow
-from tests.console.support import World, login, make_case, post, services_of
+from tests.console.support import World, login, make_case, post
+from tests.support import services_of
 
 
 async def first_event(client, path: str, name: str) -> dict:

@@ -12,7 +12,8 @@ import pytest
 import structlog
 
 from bot.logs import configure_logging
-from tests.privacy.common import chat_client, say, services_of, turn
+from tests.privacy.common import chat_client
+from tests.support import chat_post, say, services_of
 
 SESSION = str(uuid.uuid4())  # the raw platform id of the web chat
 NAME = "Khin Myat Noe"
@@ -54,20 +55,20 @@ async def test_logs_and_metrics_hold_no_personal_data(
 ) -> None:
     async with chat_client(database_url) as client:
         services = services_of(client)
-        await turn(client, SESSION, start=True)
+        await say(client, SESSION, start=True)
         for text in TEXTS:
-            await turn(client, SESSION, text=text)
-        await turn(client, SESSION, payload="consent:yes")
-        await turn(client, SESSION, payload="province:bangkok")
-        await turn(client, SESSION, text=TEXTS[0] * 120)  # overlong
-        assert await say(client, SESSION, text="{broken") == 200
+            await say(client, SESSION, text=text)
+        await say(client, SESSION, payload="consent:yes")
+        await say(client, SESSION, payload="province:bangkok")
+        await say(client, SESSION, text=TEXTS[0] * 120)  # overlong
+        assert await chat_post(client, SESSION, text="{broken") == 200
         bad = await client.post(
             "/chat/messages",
             data=f'{{"session": "{SESSION}", "id": 5, "text": "{NAME}"}}',
             headers={"Content-Type": "application/json"},
         )
         assert bad.status == 400
-        await turn(client, SESSION, payload="delete:confirm")
+        await say(client, SESSION, payload="delete:confirm")
         events = await client.get(f"/chat/events?session={SESSION}&after=0")
         events.close()
         metrics = await (await client.get("/metrics")).text()

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta
 
-from bot.crypto import pseudonym
 from bot.services import Services
-from bot.storage.models import Case, Contact, Conversation, Message, Subscription, utcnow
+from bot.storage.models import Case, Conversation, Message, Subscription, utcnow
+from tests.support import new_contact
 
 
 async def add_contact(
@@ -23,12 +22,10 @@ async def add_contact(
     active: bool = True,
 ) -> int:
     """A contact; `questions` maps an intent to how many messages they sent about it."""
-    user_id = str(uuid.uuid4())
     async with services.db.begin() as session:
-        contact = Contact(
-            platform=platform,
-            pseudonym=pseudonym(services.settings.pseudonym_key, platform, user_id),
-            address_enc=services.vault.encrypt_json({"user_id": user_id, "address": {}}),
+        contact = new_contact(
+            services,
+            platform,
             language=language,
             province=province,
             sector=sector,

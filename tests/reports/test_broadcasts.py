@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 
 from bot.broadcasts import audience_by_platform, missing_languages, send_due_broadcasts
 from bot.storage.models import AuditEvent, Broadcast, ChannelCounter, OutboxMessage, utcnow
-from tests.console.support import World, login, post, services_of
+from tests.console.support import World, login, post
 from tests.reports.support import add_contact
+from tests.support import services_of
 
 TEXTS = {lang: f"News in {lang}" for lang in ("en", "th", "my", "km", "lo")}
 

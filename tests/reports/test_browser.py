@@ -7,16 +7,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 from sqlalchemy import update
 
 from bot.admin import add_volunteer
 from bot.config import ROOT
 from bot.storage.models import Message, utcnow
-from bot.web import SERVICES, create_app
-from tests.console.support import PASSWORD, QuietClassifier
+from tests.console.support import PASSWORD, served_app
 from tests.reports.support import add_contact
-from tests.support import free_port, make_settings, sqlite_database
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOT = ROOT / "docs" / "screenshots" / "reports.png"
@@ -45,56 +42,45 @@ LANGS = ["my", "my", "km", "lo", "th"]
 async def test_reports_page_screenshot(tmp_path: Path) -> None:
     from playwright.async_api import async_playwright
 
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     rng = random.Random(7)
-    async with sqlite_database(tmp_path) as url:
-        settings = make_settings(url, PUBLIC_URL=base, PORT=str(port))
-        app = create_app(settings, classifier=QuietClassifier())
-        runner = web.AppRunner(app)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        services = app[SERVICES]
-        try:
-            async with services.db.begin() as session:
-                await add_volunteer(
-                    session, "lead@example.org", "Case lead", "hrdf", PASSWORD, role="admin"
+    async with served_app(tmp_path) as (base, services):
+        async with services.db.begin() as session:
+            await add_volunteer(
+                session, "lead@example.org", "Case lead", "hrdf", PASSWORD, role="admin"
+            )
+        for topic, people in ASKED.items():
+            for _ in range(people):
+                await add_contact(
+                    services,
+                    platform=rng.choice(["line", "telegram", "messenger", "webchat"]),
+                    language=rng.choice(LANGS),
+                    province=rng.choice(PROVINCES),
+                    questions={topic: rng.randint(1, 3)},
                 )
-            for topic, people in ASKED.items():
-                for _ in range(people):
-                    await add_contact(
-                        services,
-                        platform=rng.choice(["line", "telegram", "messenger", "webchat"]),
-                        language=rng.choice(LANGS),
-                        province=rng.choice(PROVINCES),
-                        questions={topic: rng.randint(1, 3)},
-                    )
-            async with services.db.begin() as session:  # spread over three months
-                for message_id in range(1, 400):
-                    await session.execute(
-                        update(Message)
-                        .where(Message.id == message_id)
-                        .values(created_at=utcnow() - timedelta(days=rng.randint(0, 80)))
-                    )
-            async with async_playwright() as playwright:
-                browser = await playwright.chromium.launch(
-                    executable_path=str(CHROMIUM), args=LAUNCH_ARGS, headless=True
+        async with services.db.begin() as session:  # spread over three months
+            for message_id in range(1, 400):
+                await session.execute(
+                    update(Message)
+                    .where(Message.id == message_id)
+                    .values(created_at=utcnow() - timedelta(days=rng.randint(0, 80)))
                 )
-                page = await browser.new_page(viewport={"width": 1200, "height": 900})
-                await page.goto(f"{base}/console/login", wait_until="domcontentloaded")
-                await page.fill("input[name=email]", "lead@example.org")
-                await page.fill("input[name=password]", PASSWORD)
-                await page.click("button.primary")
-                await page.wait_for_url("**/console/cases", wait_until="domcontentloaded")
-                await page.click("text=Reports")
-                await page.wait_for_url("**/console/reports", wait_until="domcontentloaded")
-                await page.select_option("select[name=by]", "province")
-                await page.click("form.filters button")
-                await page.wait_for_url("**by=province**", wait_until="domcontentloaded")
-                assert await page.locator(".chart svg").count() == 2
-                assert await page.locator("text=<5").count() > 0
-                SHOT.parent.mkdir(parents=True, exist_ok=True)
-                await page.screenshot(path=str(SHOT), full_page=True)
-                await browser.close()
-        finally:
-            await runner.cleanup()
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(
+                executable_path=str(CHROMIUM), args=LAUNCH_ARGS, headless=True
+            )
+            page = await browser.new_page(viewport={"width": 1200, "height": 900})
+            await page.goto(f"{base}/console/login", wait_until="domcontentloaded")
+            await page.fill("input[name=email]", "lead@example.org")
+            await page.fill("input[name=password]", PASSWORD)
+            await page.click("button.primary")
+            await page.wait_for_url("**/console/cases", wait_until="domcontentloaded")
+            await page.click("text=Reports")
+            await page.wait_for_url("**/console/reports", wait_until="domcontentloaded")
+            await page.select_option("select[name=by]", "province")
+            await page.click("form.filters button")
+            await page.wait_for_url("**by=province**", wait_until="domcontentloaded")
+            assert await page.locator(".chart svg").count() == 2
+            assert await page.locator("text=<5").count() > 0
+            SHOT.parent.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(SHOT), full_page=True)
+            await browser.close()

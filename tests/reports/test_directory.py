@@ -6,7 +6,8 @@ from sqlalchemy import select
 
 from bot.reports.directory import differences
 from bot.storage.models import AuditEvent, Organisation
-from tests.console.support import World, login, post, services_of
+from tests.console.support import World, login, post
+from tests.support import services_of
 
 
 async def org(client, org_id: int) -> Organisation:  # type: ignore[no-untyped-def]

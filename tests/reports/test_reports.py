@@ -8,8 +8,9 @@ from sqlalchemy import select
 from bot.console.auth import Account
 from bot.reports import Filters, build, suppressed_rows
 from bot.storage.models import AuditEvent
-from tests.console.support import World, login, services_of
+from tests.console.support import World, login
 from tests.reports.support import add_case, add_contact
+from tests.support import services_of
 
 ADMIN = Account(0, 0, "admin", "Admin", "a@example.org", "x")
 

@@ -8,10 +8,7 @@ from sqlalchemy import select
 
 from bot.outbox import decode_payload
 from bot.storage.models import OutboxMessage, Subscription
-from tests.test_escalation_flow import chat, say
-from tests.test_webchat import services_of
-
-__all__ = ["chat"]
+from tests.support import say, services_of
 
 
 async def topics(services) -> set[str]:  # type: ignore[no-untyped-def]

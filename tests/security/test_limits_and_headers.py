@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from bot.ratelimit import CSP, MemoryLimiter
 from bot.storage.models import InboxEvent
-from tests.privacy.common import chat_client, services_of
+from tests.privacy.common import chat_client
+from tests.support import services_of
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -46,34 +47,27 @@ async def test_web_chat_past_its_burst_gets_429_and_nothing_accepted_is_lost(
         assert 'bot_rate_limited_total{route="chat"}' in metrics
 
 
+async def _statuses(client: TestClient, forwarded_for: list[str]) -> list[int]:
+    """One message of one chat session per X-Forwarded-For value: the statuses, in order."""
+    session = str(uuid.uuid4())
+    return [
+        (
+            await client.post(
+                "/chat/messages", json=message(session), headers={"X-Forwarded-For": value}
+            )
+        ).status
+        for value in forwarded_for
+    ]
+
+
 async def test_forwarded_for_counts_only_behind_a_trusted_proxy(database_url: str) -> None:
     async with chat_client(database_url, BOT__RATELIMIT__CHAT_BURST="2") as client:
-        session = str(uuid.uuid4())
-        spoofed = [
-            (
-                await client.post(
-                    "/chat/messages",
-                    json=message(session),
-                    headers={"X-Forwarded-For": f"10.0.0.{i}"},
-                )
-            ).status
-            for i in range(4)
-        ]
+        spoofed = await _statuses(client, [f"10.0.0.{i}" for i in range(4)])
         assert spoofed == [200, 200, 429, 429]  # an untrusted header changes nothing
     async with chat_client(
         database_url, BOT__RATELIMIT__CHAT_BURST="2", BOT__RATELIMIT__TRUSTED_PROXIES="127.0.0.1"
     ) as client:
-        session = str(uuid.uuid4())
-        behind_proxy = [
-            (
-                await client.post(
-                    "/chat/messages",
-                    json=message(session),
-                    headers={"X-Forwarded-For": f"203.0.113.{i % 2}, 127.0.0.1"},
-                )
-            ).status
-            for i in range(6)
-        ]
+        behind_proxy = await _statuses(client, [f"203.0.113.{i % 2}, 127.0.0.1" for i in range(6)])
         assert behind_proxy == [200, 200, 200, 200, 429, 429]  # two clients, two buckets
 
 
