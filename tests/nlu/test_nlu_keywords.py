@@ -134,3 +134,21 @@ def test_vowel_and_tone_marks_count_in_keywords(
 ) -> None:
     """Words that differ only in their vowel or tone marks are different words."""
     assert real_content_classifier.urgent_match(text, language) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "urgent"),
+    [
+        # Thai words in the Khmer and Lao lists must be as precise as the Thai list's own:
+        ("โดนไล่ออกไม่ได้ค่าชดเชย", "km", None),  # fired, no severance ("ไล่ออก" + "ไม่ได้")
+        ("ถ้าถูกจับมีสิทธิอะไรบ้าง", "lo", None),  # "if I am arrested": a question
+        ("พาสปอร์ตตกน้ำ เปื่อยหมด", "lo", None),  # the passport fell in the water
+        ("ขังไว้ในห้อง ออกไปไม่ได้", "km", "urgent_trapped"),
+        ("เพื่อนถูกจับแล้ว", "lo", "urgent_detained"),
+        ("มีคนตกน้ำ", "lo", "urgent_at_sea"),
+    ],
+)
+def test_thai_words_in_other_languages_lists_are_precise(
+    real_content_classifier: KeywordClassifier, text: str, language: str, urgent: str | None
+) -> None:
+    assert real_content_classifier.urgent_match(text, language) == urgent
