@@ -20,6 +20,7 @@ from bot import metrics
 from bot.contacts import contact_for, conversation_for, recipient_of
 from bot.messages import EventKind, Incoming, Reply
 from bot.outbox import Queued, enqueue
+from bot.parse_ahead import Parsed
 from bot.services import Services
 from bot.storage.models import InboxEvent, Message, utcnow
 from handlers.answers import answer_topic
@@ -36,6 +37,7 @@ from handlers.onboarding import privacy_notice_due, welcome
 from handlers.privacy import is_quick_exit, quick_exit
 from nlu.language import detect_language
 from nlu.normalize import has_words, normalize
+from nlu.types import Prediction
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +62,14 @@ COMMAND_WORDS.update(handlers.subscriptions.COMMAND_WORDS)  # STOP, SUBSCRIBE, .
 
 
 async def handle_event(
-    services: Services, session: AsyncSession, inbox_id: int, event: Incoming
+    services: Services,
+    session: AsyncSession,
+    inbox_id: int,
+    event: Incoming,
+    parsed: Parsed | None = None,
 ) -> Outcome:
+    """Handle one event in the caller's transaction; `parsed`: the NLU's answer asked
+    before the transaction (bot/parse_ahead.py), used if it was for this very text."""
     settings = services.settings
     contact = await contact_for(session, services.vault, settings.pseudonym_key, event)
     if event.kind is EventKind.UNFOLLOW:
@@ -77,6 +85,7 @@ async def handle_event(
         services=services,
         language=contact.language or "en",
         inbox_id=inbox_id,
+        parsed=parsed,
     )
     kind, replies = await _route(turn)
     if not turn.erased:
@@ -194,9 +203,7 @@ async def _route_text(turn: Turn) -> tuple[str, list[Reply]]:
             return "urgent", urgent
         return "limited", [Reply(turn.ui("rate_limited"))] if recent == limit + 1 else []
 
-    started = time.perf_counter()
-    prediction = await turn.services.classifier.classify(turn.text, turn.language)
-    metrics.NLU_LATENCY.labels(prediction.source).observe(time.perf_counter() - started)
+    prediction = await _classify(turn)
     turn.intent, turn.confidence = prediction.intent, prediction.confidence
     turn.nlu_source = prediction.source
     turn.ranking = prediction.ranking or ((prediction.intent, prediction.confidence),)
@@ -213,3 +220,12 @@ async def _route_text(turn: Turn) -> tuple[str, list[Reply]]:
     if handler is None:
         return "clarify", await clarify(turn)
     return "dialog", await handler(turn)
+
+
+async def _classify(turn: Turn) -> Prediction:
+    if turn.parsed is not None and turn.parsed.text == turn.text:
+        return turn.parsed.prediction
+    started = time.perf_counter()
+    prediction = await turn.services.classifier.classify(turn.text, turn.language)
+    metrics.NLU_LATENCY.labels(prediction.source).observe(time.perf_counter() - started)
+    return prediction

@@ -15,7 +15,8 @@ from bot.channels.base import SendResult
 from bot.console.reroute import reroute_unclaimed
 from bot.logs import get_logger
 from bot.messages import Delivery, Incoming
-from bot.pipeline import Outcome, handle_event
+from bot.parse_ahead import Parsed, parse_ahead
+from bot.pipeline import COMMAND_WORDS, Outcome, handle_event
 from bot.retention import RetentionTimer
 from bot.services import Services
 from bot.storage import leases, notify
@@ -106,12 +107,17 @@ class Worker:
             claimed = await inbox.claim(
                 session, self.settings.worker_batch_size, self.settings.worker_lease_seconds
             )
+        vault = self.services.vault
+        events = {row.row_id: inbox.decode_event(vault, row.payload_enc) for row in claimed}
+        parsed = await parse_ahead(self.services, events, COMMAND_WORDS)
         remaining = claimed
         while remaining:
-            remaining = await self._handle_batch(remaining)
+            remaining = await self._handle_batch(remaining, events, parsed)
         return len(claimed)
 
-    async def _handle_batch(self, claimed: list[Claimed]) -> list[Claimed]:
+    async def _handle_batch(
+        self, claimed: list[Claimed], events: dict[int, Incoming], parsed: dict[int, Parsed]
+    ) -> list[Claimed]:
         """Handle claimed events in one transaction; returns those left for the next one.
 
         One commit (one fsync) for many events instead of one each. The transaction stops
@@ -128,7 +134,8 @@ class Worker:
         try:
             async with self.services.db.begin() as session:
                 for row in claimed:
-                    event, outcome = await self._handle_in(session, row)
+                    event = events[row.row_id]
+                    outcome = await self._handle_in(session, row, event, parsed.get(row.row_id))
                     handled.append((row.row_id, outcome, event.platform))
                     if time.monotonic() >= deadline:
                         break
@@ -136,29 +143,30 @@ class Worker:
             taken = claimed[: len(handled) + 1]
             log.info("inbox_batch_redone", events=len(taken), error=type(exc).__name__)
             for row in taken:
-                await self._handle(row)
+                await self._handle(row, events[row.row_id], parsed.get(row.row_id))
             return claimed[len(taken) :]
         for row_id, outcome, platform in handled:
             self._handled(row_id, outcome, platform)
         return claimed[len(handled) :]
 
-    async def _handle_in(self, session: AsyncSession, row: Claimed) -> tuple[Incoming, Outcome]:
-        event = inbox.decode_event(self.services.vault, row.payload_enc)
-        outcome = await handle_event(self.services, session, row.row_id, event)
+    async def _handle_in(
+        self, session: AsyncSession, row: Claimed, event: Incoming, parsed: Parsed | None
+    ) -> Outcome:
+        outcome = await handle_event(self.services, session, row.row_id, event, parsed)
         if not await inbox.mark_done(session, row.row_id, row.lease_end):
             raise LostLease
         # Each event starts from the database, as in a transaction of its own (flushed
         # first: expunging drops any change not yet written).
         await session.flush()
         session.expunge_all()
-        return event, outcome
+        return outcome
 
-    async def _handle(self, row: Claimed) -> None:
+    async def _handle(self, row: Claimed, event: Incoming, parsed: Parsed | None) -> None:
         """One event in a transaction of its own; a failure is recorded on its row."""
         row_id = row.row_id
         try:
             async with self.services.db.begin() as session:
-                event, outcome = await self._handle_in(session, row)
+                outcome = await self._handle_in(session, row, event, parsed)
             self._handled(row_id, outcome, event.platform)
         except LostLease:
             log.warning("inbox_lease_lost", inbox_id=row_id)

@@ -17,6 +17,7 @@ from bot.messages import Button, Incoming, Reply
 from bot.storage.models import Contact, Conversation
 
 if TYPE_CHECKING:
+    from bot.parse_ahead import Parsed
     from bot.services import Services
 
 
@@ -34,6 +35,7 @@ class Turn:
     confidence: float = 0.0
     ranking: tuple[tuple[str, float], ...] = ()
     nlu_source: str | None = None  # "rasa" or "keywords" (fallback) when the NLU was asked
+    parsed: Parsed | None = None  # the NLU's answer asked before the transaction, if any
     notices: list[str] = field(default_factory=list)  # ui keys said before the answer
     erased: bool = False  # the contact erased their data during this turn: log nothing
 

@@ -1,0 +1,104 @@
+"""The worker asks the NLU for a claimed batch before the batch's transaction
+(bot/parse_ahead.py), and the pipeline uses those answers instead of asking again. On
+SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.worker import Worker
+from nlu.types import Prediction
+from tests.support import chat_client, chat_post, replies_to, services_of
+
+FLOOD_LIMIT = 3
+
+
+class RecordingClassifier:
+    """Answers every text as wage_minimum from the given source, and keeps what it got and
+    how many database connections were in use (in a transaction) at each call."""
+
+    def __init__(self, source: str, engine: AsyncEngine) -> None:
+        self.source = source
+        self.engine = engine
+        self.texts: list[str] = []
+        self.connections_in_use: list[int] = []
+
+    async def classify(self, text: str, language: str) -> Prediction:
+        self.texts.append(text)
+        self.connections_in_use.append(self.engine.pool.checkedout())
+        ranking = (("wage_minimum", 0.95), ("wage_unpaid", 0.03))
+        return Prediction("wage_minimum", 0.95, ranking, source=self.source)
+
+    async def healthy(self) -> bool:
+        return True
+
+
+@pytest.fixture
+async def client(database_url: str) -> AsyncIterator[TestClient]:
+    limit = {"BOT__SERVICE__MAX_MESSAGES_PER_MINUTE": str(FLOOD_LIMIT)}
+    async with chat_client(database_url, **limit) as client:
+        yield client
+
+
+def session_id() -> str:
+    return str(uuid.uuid4())
+
+
+def recording(client: TestClient, source: str) -> RecordingClassifier:
+    services = services_of(client)
+    classifier = RecordingClassifier(source, services.engine)
+    services.classifier = classifier
+    return classifier
+
+
+async def send(client: TestClient, messages: list[tuple[str, dict[str, Any]]]) -> None:
+    for session, body in messages:
+        assert await chat_post(client, session, **body) == 200
+    await Worker(services_of(client)).drain()
+
+
+async def test_each_question_is_parsed_once_before_its_transaction(client: TestClient) -> None:
+    classifier = recording(client, "rasa")
+    questions = [(session_id(), {"text": f"minimum wage in tak {i}?"}) for i in range(5)]
+    await send(client, questions)
+    assert sorted(classifier.texts) == sorted(body["text"] for _, body in questions)
+    assert classifier.connections_in_use == [0] * len(questions)  # no transaction open
+    for session, _ in questions:
+        replies = await replies_to(services_of(client), session)
+        assert any("minimum daily wage" in reply for reply in replies), replies
+
+
+async def test_what_needs_no_nlu_is_not_parsed(client: TestClient) -> None:
+    classifier = recording(client, "rasa")
+    await send(
+        client,
+        [
+            (session_id(), {"text": "menu"}),  # a command word
+            (session_id(), {"text": "123 !!"}),  # no words: the menu
+            (session_id(), {"payload": "menu"}),  # a button
+        ],
+    )
+    assert classifier.texts == []
+
+
+async def test_a_flooding_sender_is_not_parsed_ahead(client: TestClient) -> None:
+    classifier = recording(client, "rasa")
+    flood = session_id()
+    await send(client, [(flood, {"text": f"minimum wage {i}"}) for i in range(FLOOD_LIMIT + 3)])
+    # The pipeline parses the first FLOOD_LIMIT; the rest are answered without the NLU.
+    assert len(classifier.texts) == FLOOD_LIMIT
+
+
+async def test_a_fallback_answer_is_asked_again_in_the_transaction(client: TestClient) -> None:
+    """The keyword fallback's answer depends on the language the pipeline settles on."""
+    classifier = recording(client, "keywords")
+    await send(client, [(session_id(), {"text": "minimum wage in tak?"})])
+    assert classifier.texts == ["minimum wage in tak?", "minimum wage in tak?"]
+    assert classifier.connections_in_use[0] == 0
+    assert classifier.connections_in_use[1] > 0  # the second time, inside the transaction
