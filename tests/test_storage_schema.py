@@ -3,14 +3,11 @@ must answer as alembic does (bot.storage.db)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from bot.config import ROOT
 from bot.storage import db
 from bot.storage.db import (
     SchemaBehind,
@@ -69,15 +66,3 @@ async def test_current_revision_is_alembics(tmp_path: Path) -> None:
             assert await conn.run_sync(alembic_current_revision) is None
     finally:
         await engine.dispose()
-
-
-def test_bot_run_does_not_import_alembic() -> None:
-    """Alembic (with Mako and Pygments) is for `bot migrate`, not for every start-up."""
-    code = (
-        "import sys, bot.cli, bot.web;"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'alembic', 'mako'}))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    assert done.stdout.strip() == "[]"
