@@ -105,9 +105,9 @@ def ngrams(text: str, n: int = NGRAM) -> Counter[str]:
 class _Keyword:
     intent: str
     text: str  # folded
+    squashed: str  # _squash(text), kept: every free-text message is checked against all
     latin: bool
     pattern: re.Pattern[str] | None = None
-    squashed: str = ""  # _squash(text), worked out once
 
     def matches(self, folded: str, squashed: str) -> bool:
         if self.pattern is not None:
@@ -122,8 +122,8 @@ def _keyword(intent: str, text: str) -> _Keyword | None:
         return None
     if _is_latin(folded):
         pattern = re.compile(r"(?<!\w)" + r"\s+".join(map(re.escape, folded.split())) + r"(?!\w)")
-        return _Keyword(intent, folded, True, pattern, squashed)
-    return _Keyword(intent, folded, False, None, squashed)
+        return _Keyword(intent, folded, squashed, True, pattern)
+    return _Keyword(intent, folded, squashed, False)
 
 
 @dataclass(slots=True)
