@@ -90,6 +90,7 @@ def by_package(limit: int = 25) -> list[tuple[str, float, int]]:
 def report(stage: str, results: list[dict]) -> None:
     parts = rss_parts()
     row: dict = {"stage": stage, "t": round(time.perf_counter() - STARTED, 2), **parts}
+    row["modules"] = len(sys.modules)
     if _TRACE:
         current, _peak = tracemalloc.get_traced_memory()
         row["traced_mb"] = round(current / 2**20, 1)
@@ -98,7 +99,7 @@ def report(stage: str, results: list[dict]) -> None:
     top = ", ".join(f"{k} {v}" for k, v in list(parts["top_files"].items())[:6])  # type: ignore[union-attr]
     print(
         f"{stage:>10}: rss {parts['rss']:6.1f} MB  anon {parts['anon']:6.1f}  "
-        f"file {parts['file']:5.1f}  ({top})",
+        f"file {parts['file']:5.1f}  modules {row['modules']:4d}  ({top})",
         file=sys.stderr,
     )
     if _TRACE:
@@ -147,7 +148,6 @@ async def _run(args: argparse.Namespace, results: list[dict], folder: Path, log:
     from bench.run import BOT_ENV, PYTHON, Proc, free_port, spawn, wait_http
     from bot.config import load_settings
     from bot.logs import configure_logging
-    from bot.storage.db import create_engine, migrate
     from bot.web import create_app
 
     db = f"sqlite+aiosqlite:///{folder}/bot.db"
@@ -172,9 +172,12 @@ async def _run(args: argparse.Namespace, results: list[dict], folder: Path, log:
     )
     configure_logging(stream=log)
     settings = load_settings()
-    engine = create_engine(db)
-    await migrate(engine)
-    await engine.dispose()
+    # in a child: `bot migrate` imports alembic, which `bot run` does not
+    migrating = await asyncio.create_subprocess_exec(
+        PYTHON, "-m", "bot.cli", "migrate", stdout=asyncio.subprocess.DEVNULL
+    )
+    if await migrating.wait():
+        raise SystemExit("bot migrate failed")
     runner = web.AppRunner(create_app(settings), access_log=None)
     try:
         await runner.setup()
