@@ -91,6 +91,7 @@ def report(stage: str, results: list[dict]) -> None:
     parts = rss_parts()
     row: dict = {"stage": stage, "t": round(time.perf_counter() - STARTED, 2), **parts}
     row["modules"] = len(sys.modules)
+    row["cpu_s"] = round(time.process_time(), 2)
     if _TRACE:
         current, _peak = tracemalloc.get_traced_memory()
         row["traced_mb"] = round(current / 2**20, 1)
@@ -99,7 +100,8 @@ def report(stage: str, results: list[dict]) -> None:
     top = ", ".join(f"{k} {v}" for k, v in list(parts["top_files"].items())[:6])  # type: ignore[union-attr]
     print(
         f"{stage:>10}: rss {parts['rss']:6.1f} MB  anon {parts['anon']:6.1f}  "
-        f"file {parts['file']:5.1f}  modules {row['modules']:4d}  ({top})",
+        f"file {parts['file']:5.1f}  modules {row['modules']:4d}  cpu {row['cpu_s']:5.2f} s  "
+        f"({top})",
         file=sys.stderr,
     )
     if _TRACE:

@@ -33,8 +33,9 @@ def test_module_imports_on_its_own(module: str) -> None:
 
 # What `bot run` and `bot worker` import must leave out what only some paths use:
 # alembic (with Mako and Pygments' lexers) is for `bot migrate`, asyncpg and SQLAlchemy's
-# PostgreSQL dialect only for a PostgreSQL database. Each is several MB of every process.
-NOT_AT_START = ("alembic", "mako", "asyncpg", "sqlalchemy.dialects.postgresql")
+# PostgreSQL dialect only for a PostgreSQL database, rich (and Pygments) only for
+# structlog's console renderer (bot.logs). Each is several MB of every process.
+NOT_AT_START = ("alembic", "mako", "asyncpg", "sqlalchemy.dialects.postgresql", "rich", "pygments")
 
 
 @pytest.mark.parametrize("modules", ["bot.cli, bot.web", "bot.cli, bot.worker"])
