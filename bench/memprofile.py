@@ -33,6 +33,17 @@ if _TRACE:
     tracemalloc.start(1)
 
 
+_GC = {"seconds": 0.0, "collections": [0, 0, 0], "started": 0.0}
+
+
+def _gc_timer(phase: str, info: dict) -> None:
+    if phase == "start":
+        _GC["started"] = time.perf_counter()
+    else:
+        _GC["seconds"] += time.perf_counter() - _GC["started"]
+        _GC["collections"][info["generation"]] += 1
+
+
 def rss_parts() -> dict[str, float]:
     """RSS (MB) split by kind of mapping, from /proc/self/smaps."""
     parts = {"anon": 0, "file": 0}
@@ -92,6 +103,8 @@ def report(stage: str, results: list[dict]) -> None:
     row: dict = {"stage": stage, "t": round(time.perf_counter() - STARTED, 2), **parts}
     row["modules"] = len(sys.modules)
     row["cpu_s"] = round(time.process_time(), 2)
+    row["gc_s"] = round(_GC["seconds"], 3)
+    row["gc_collections"] = list(_GC["collections"])
     if _TRACE:
         current, _peak = tracemalloc.get_traced_memory()
         row["traced_mb"] = round(current / 2**20, 1)
@@ -101,7 +114,7 @@ def report(stage: str, results: list[dict]) -> None:
     print(
         f"{stage:>10}: rss {parts['rss']:6.1f} MB  anon {parts['anon']:6.1f}  "
         f"file {parts['file']:5.1f}  modules {row['modules']:4d}  cpu {row['cpu_s']:5.2f} s  "
-        f"({top})",
+        f"gc {row['gc_s']:.2f} s {row['gc_collections']}  ({top})",
         file=sys.stderr,
     )
     if _TRACE:
@@ -118,8 +131,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--messages", type=int, default=400)
     parser.add_argument("--rate", type=float, default=20)
     parser.add_argument("--out", help="write the stages as JSON here")
+    parser.add_argument("--gc-freeze", action="store_true", help="gc.freeze() once ready")
     args = parser.parse_args(argv)
     results: list[dict] = []
+    import gc
+
+    gc.callbacks.append(_gc_timer)
     report("interpreter", results)
 
     import importlib
@@ -185,6 +202,10 @@ async def _run(args: argparse.Namespace, results: list[dict], folder: Path, log:
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
         report("ready", results)
+        if args.gc_freeze:
+            import gc
+
+            gc.freeze()
         await asyncio.sleep(2)
         report("idle", results)
         if args.load != "none":
