@@ -38,6 +38,82 @@ def saturation(f: dict) -> list[object]:
     return ["best replies/s at any p99", ours, theirs, round(ours / theirs, 2) if theirs else "–"]
 
 
+def _title(title: str, f: dict) -> str:
+    load = (f.get("machine") or {}).get("loadavg_at_start")
+    where = f" (baseline: {f['root']})" if "root" in f else ""
+    after = f", load average {' / '.join(map(str, load))} right after" if load else ""
+    return f"### {title}{where}{after}\n\n"
+
+
+def _nonlu(f: dict, title: str) -> str:
+    rows = []
+    for r in f["runs"]:
+        if "accepted_per_s" in r:
+            rows.append(
+                [
+                    r["mode"],
+                    r["accepted"],
+                    r["accepted_per_s"],
+                    r["replied_per_s"],
+                    _ms(r["webhook_latency"], "p50_ms"),
+                    _ms(r["webhook_latency"], "p99_ms"),
+                    r["rss_max_mb"],
+                    r.get("cpu_ms_per_message"),
+                ]
+            )
+        else:
+            rows.append(
+                [
+                    r["mode"],
+                    r["answered"],
+                    "–",
+                    r["throughput_per_s"],
+                    _ms(r["latency"], "p50_ms"),
+                    _ms(r["latency"], "p99_ms"),
+                    r["rss_max_mb"],
+                    r.get("bot_cpu_ms_per_message"),
+                ]
+            )
+    return (
+        title
+        + table(
+            [
+                "mode",
+                "messages",
+                "accepted/s",
+                "replied/s",
+                "p50 ms",
+                "p99 ms",
+                "RSS max MB",
+                "CPU ms/msg",
+            ],
+            rows,
+        )
+        + f"\n\n/model/parse calls seen: {f['nlu_calls_seen_by_proxy']}."
+    )
+
+
+def _memory(f: dict, title: str) -> str:
+    rows = [
+        ["cold start to /healthz 200 (s, 3 runs)", f.get("cold_start_to_healthz_s")],
+        ["CPU seconds used until ready", f.get("cpu_s_to_healthz")],
+        ["bot RSS idle (MB)", f.get("rss_idle_mb")],
+    ]
+    for load in f.get("under_load", []):
+        rows.append(
+            [
+                f"bot RSS max (MB), {load['load']}",
+                f"{load['rss_max_mb']} ({load['answered']} of {load['sent']} answered,"
+                f" {load.get('bot_cpu_ms_per_message')} ms CPU/msg)",
+            ]
+        )
+    rows += [
+        ["Rasa NLU server RSS (MB)", f.get("rasa_nlu_rss_mb")],
+        ["Rasa NLU server RSS at the end (MB)", f.get("rasa_nlu_rss_mb_end")],
+    ]
+    return title + table(["what", "value"], rows)
+
+
 def render(results: dict) -> str:
     out = []
     m = results["machine"]
@@ -106,68 +182,12 @@ def render(results: dict) -> str:
                 [*(equal_p99(f, t) for t in (500, 1000, 2500)), saturation(f)],
             )
         )
-    if "nonlu" in figs:
-        f = figs["nonlu"]
-        rows = []
-        for r in f["runs"]:
-            if "accepted_per_s" in r:
-                rows.append(
-                    [
-                        r["mode"],
-                        r["accepted"],
-                        r["accepted_per_s"],
-                        r["replied_per_s"],
-                        _ms(r["webhook_latency"], "p50_ms"),
-                        _ms(r["webhook_latency"], "p99_ms"),
-                        r["rss_max_mb"],
-                        r.get("cpu_ms_per_message"),
-                    ]
-                )
-            else:
-                rows.append(
-                    [
-                        r["mode"],
-                        r["answered"],
-                        "–",
-                        r["throughput_per_s"],
-                        _ms(r["latency"], "p50_ms"),
-                        _ms(r["latency"], "p99_ms"),
-                        r["rss_max_mb"],
-                        r.get("bot_cpu_ms_per_message"),
-                    ]
-                )
-        out.append(
-            "### 3. No-NLU paths\n\n"
-            + table(
-                [
-                    "mode",
-                    "messages",
-                    "accepted/s",
-                    "replied/s",
-                    "p50 ms",
-                    "p99 ms",
-                    "RSS max MB",
-                    "CPU ms/msg",
-                ],
-                rows,
-            )
-            + f"\n\n/model/parse calls seen: {f['nlu_calls_seen_by_proxy']}."
-        )
-    if "memory" in figs:
-        f = figs["memory"]
-        out.append(
-            "### 4. Memory and start-up\n\n"
-            + table(
-                ["what", "value"],
-                [
-                    ["cold start to /healthz 200 (s, 3 runs)", f.get("cold_start_to_healthz_s")],
-                    ["CPU seconds used until ready", f.get("cpu_s_to_healthz")],
-                    ["bot RSS idle (MB)", f.get("rss_idle_mb")],
-                    ["Rasa NLU server RSS (MB)", f.get("rasa_nlu_rss_mb")],
-                    ["Rasa NLU server RSS at the end (MB)", f.get("rasa_nlu_rss_mb_end")],
-                ],
-            )
-        )
+    for key in ("nonlu", "nonlu_baseline"):
+        if key in figs:
+            out.append(_nonlu(figs[key], _title("3. No-NLU paths", figs[key])))
+    for key in ("memory", "memory_baseline"):
+        if key in figs:
+            out.append(_memory(figs[key], _title("4. Memory and start-up", figs[key])))
     if "nlucpu" in figs:
         f = figs["nlucpu"]
         out.append(

@@ -791,10 +791,24 @@ def fig_memory(ctx: dict, bot: BotSetup) -> dict:
             cpu.append(round(web.cpu(), 2))
             time.sleep(2)
             idle.append(mb(web.rss()))
+    # Free text under load (language detection, the urgent keywords on every message), with
+    # the NLU answering and with the NLU down (the keyword classifier answers everything).
+    rate = ctx.get("memory_text_rate", 20)
+    duration = ctx.get("memory_text_duration", 10)
+    loads = []
+    for n, (label, nlu_url) in enumerate(
+        (("free text", ctx["rasa_url"]), ("free text, NLU down (keyword fallback)", dead_url()))
+    ):
+        web, url = bot.web(f"web-text{n}", db, nlu_url, folder)
+        with running(web):
+            wait_http(f"{url}/healthz", 60, web)
+            step = bot_rate_step(url, db, rate, duration, 800 + n, folder, web)
+        loads.append({"load": f"{label}, {rate}/s for {duration} s", **step})
     return {
         "cold_start_to_healthz_s": starts,
         "cpu_s_to_healthz": cpu,
         "rss_idle_mb": idle,
+        "under_load": loads,
         "rasa_nlu_rss_mb": mb(ctx["rasa_proc"].rss()),
     }
 
@@ -1136,6 +1150,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--peer-model", type=Path, default=peer_model)
     parser.add_argument("--baseline-root", type=Path, help="also run 'overhead' on this checkout")
     parser.add_argument("--baseline-python", default=None)
+    parser.add_argument(
+        "--baseline-figures",
+        default="overhead",
+        help="figures also run on --baseline-root, each right after its own (e.g. nonlu,memory)",
+    )
     parser.add_argument("--growth-sizes", default="", help="e.g. 100000 (default 1k,10k,100k)")
     parser.add_argument("--stub-nlu", action="store_true", help="fake Rasa (smoke test)")
     parser.add_argument("--quick", action="store_true", help="smaller counts (smoke test)")
@@ -1177,9 +1196,18 @@ def main(argv: list[str] | None = None) -> None:
             figure["elapsed_s"] = round(time.monotonic() - started, 1)
             figure["machine"] = machine()  # load average right after this figure
             results["figures"][name] = figure
-            if name == "overhead" and args.baseline_root:
+            if args.baseline_root and name in args.baseline_figures.split(","):
                 base = BotSetup(args.baseline_root, args.baseline_python or PYTHON)
-                results["figures"]["overhead_baseline"] = fig_overhead(ctx, base, "baseline")
+                print(f"== {name} (baseline: {args.baseline_root})", file=sys.stderr)
+                started = time.monotonic()
+                if name == "overhead":
+                    baseline = fig_overhead(ctx, base, "baseline")
+                else:
+                    baseline = globals()[f"fig_{name}"](ctx, base)
+                baseline["elapsed_s"] = round(time.monotonic() - started, 1)
+                baseline["machine"] = machine()
+                baseline["root"] = str(args.baseline_root)
+                results["figures"][f"{name}_baseline"] = baseline
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(json.dumps(results, indent=1, ensure_ascii=False))
         results["figures"].setdefault("memory", {})["rasa_nlu_rss_mb_end"] = mb(rasa.rss())

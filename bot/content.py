@@ -52,11 +52,16 @@ class Content:
         self.menu_groups: list[dict[str, Any]] = _load(root / "menu.yml").get("groups", []) or []
         self.texts: dict[str, dict[str, dict[str, Any]]] = {}
         self.ui_strings: dict[str, dict[str, str]] = {}
-        self.examples: dict[str, dict[str, Any]] = {}
         for lang in LANGUAGES:
             self.texts[lang] = _load(root / lang / "topics.yml").get("topics", {}) or {}
             self.ui_strings[lang] = _load(root / lang / "ui.yml").get("strings", {}) or {}
-            self.examples[lang] = _load(root / lang / "examples.yml")
+
+    @cached_property
+    def examples(self) -> dict[str, dict[str, Any]]:
+        """content/<lang>/examples.yml as read, on first use: the running bot never reads
+        them from here (the keyword classifier reads the files once, and keeps only what it
+        built from them); held from start-up they took ~4 MB."""
+        return {lang: _load(self.root / lang / "examples.yml") for lang in LANGUAGES}
 
     def fill(self, text: str) -> str:
         def value(match: re.Match[str]) -> str:

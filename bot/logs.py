@@ -8,10 +8,32 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
 from typing import Any, TextIO
 
-import structlog
+
+@contextmanager
+def _rich_hidden() -> Iterator[None]:
+    """While structlog is first imported, `import rich` fails.
+
+    structlog.dev imports rich, where it is installed, for the tracebacks of its console
+    renderer, which these JSON logs never use; with the Pygments lexers rich imports, that
+    was 3 MB and 67 modules in every process (rich comes with pip-audit, a dev dependency,
+    which `make run` installs). Nothing else changes: rich stays importable afterwards.
+    """
+    if "rich" in sys.modules or "structlog" in sys.modules:
+        yield
+        return
+    sys.modules["rich"] = None  # type: ignore[assignment]  # `import rich` -> ImportError
+    try:
+        yield
+    finally:
+        del sys.modules["rich"]
+
+
+with _rich_hidden():
+    import structlog
 
 # Fields that must never reach a log line, whatever a caller passes.
 FORBIDDEN_FIELDS = frozenset(

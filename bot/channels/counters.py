@@ -11,9 +11,9 @@ import asyncio
 from typing import Any, Protocol
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from bot.storage.leases import dialect_insert
 from bot.storage.models import ChannelCounter
 
 
@@ -62,7 +62,7 @@ class SqlCounter:
     async def add(self, platform: str, period: str, n: int = 1) -> int:
         async with self.db.begin() as session:
             dialect = session.bind.dialect.name if session.bind else "sqlite"
-            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            insert = dialect_insert(dialect)
             statement = insert(ChannelCounter).values(platform=platform, period=period, count=n)
             statement = statement.on_conflict_do_update(
                 index_elements=[ChannelCounter.platform, ChannelCounter.period],

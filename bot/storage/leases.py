@@ -8,11 +8,12 @@ at a time, which gives the same guarantee.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import Insert, and_, exists, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -36,12 +37,20 @@ def backoff_seconds(
     return (rng or random).uniform(ceiling / 2, ceiling)
 
 
+def dialect_insert(dialect: str) -> Callable[..., Any]:
+    """The `insert` with ON CONFLICT of PostgreSQL or SQLite. PostgreSQL's dialect module
+    is imported on first use, so a SQLite deployment never loads it (2 MB)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert
+    return sqlite.insert
+
+
 def insert_ignoring_duplicates(session: AsyncSession, model: Any, values: list[dict]) -> Insert:
     dialect = session.bind.dialect.name if session.bind else "sqlite"
-    if dialect == "postgresql":
-        return postgresql.insert(model).values(values).on_conflict_do_nothing()
-    if dialect == "sqlite":
-        return sqlite.insert(model).values(values).on_conflict_do_nothing()
+    if dialect in ("postgresql", "sqlite"):
+        return dialect_insert(dialect)(model).values(values).on_conflict_do_nothing()
     return insert(model).values(values)
 
 
@@ -50,8 +59,7 @@ def upsert(
 ) -> Insert:
     """INSERT, or on a conflict on `keys` UPDATE the `update` columns (one statement)."""
     dialect = session.bind.dialect.name if session.bind else "sqlite"
-    module = postgresql if dialect == "postgresql" else sqlite
-    statement = module.insert(model).values(values)
+    statement = dialect_insert(dialect)(model).values(values)
     excluded = statement.excluded
     return statement.on_conflict_do_update(
         index_elements=keys, set_={column: getattr(excluded, column) for column in update}

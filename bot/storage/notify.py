@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-import asyncpg
 from sqlalchemy import TextClause, text
 from sqlalchemy.engine import make_url
 
@@ -35,6 +34,8 @@ async def listen(database_url: str, wakeup: asyncio.Event) -> Callable[[], Await
     url = make_url(database_url)
     if url.get_backend_name() != "postgresql":
         return None
+    import asyncpg  # here: a SQLite deployment never loads it (3 MB)
+
     dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
     try:
         connection = await asyncpg.connect(dsn, timeout=10)
