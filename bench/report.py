@@ -236,7 +236,9 @@ def render(results: dict) -> str:
                 rows,
             )
         )
-    if "workers" in figs:
+    for name, title in (("workers", "zero-cost fake Rasa"), ("workers_rasa", "real Rasa")):
+        if name not in figs:
+            continue
         rows = [
             [
                 s["path"],
@@ -248,10 +250,10 @@ def render(results: dict) -> str:
                 s["worker_rss_max_mb"],
                 s["outbox_rows_per_event_max"],
             ]
-            for s in figs["workers"]["steps"]
+            for s in figs[name]["steps"]
         ]
         out.append(
-            "### Workers (PostgreSQL)\n\n"
+            f"### Workers (PostgreSQL, {title})\n\n"
             + table(
                 [
                     "path",
