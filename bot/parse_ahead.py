@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Container
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -37,13 +37,18 @@ class Parsed:
     prediction: Prediction
 
 
-def question_text(services: Services, event: Incoming, commands: Container[str]) -> str | None:
+# The pipeline's own test of a command word (bot.pipeline.command_word), handed in by the
+# worker: the pipeline imports this module.
+CommandWord = Callable[[str], str | None]
+
+
+def question_text(services: Services, event: Incoming, command_word: CommandWord) -> str | None:
     """The normalised text the pipeline would send to the NLU, if it looks like a question."""
     if event.kind is not EventKind.TEXT:
         return None
     settings = services.settings
     text = normalize(event.text, settings.max_text_chars, settings.zawgyi_threshold).text
-    if not has_words(text) or text.casefold().strip(" .!") in commands:
+    if not has_words(text) or command_word(text) is not None:
         return None
     return text
 
@@ -62,13 +67,13 @@ async def flooding_senders(services: Services, senders: set[str]) -> set[str]:
 
 
 async def parse_ahead(
-    services: Services, events: dict[int, Incoming], commands: Container[str]
+    services: Services, events: dict[int, Incoming], command_word: CommandWord
 ) -> dict[int, Parsed]:
     """Inbox row id -> Rasa's answer, for the events that look like questions."""
     texts = {
         row_id: text
         for row_id, event in events.items()
-        if (text := question_text(services, event, commands)) is not None
+        if (text := question_text(services, event, command_word)) is not None
     }
     if not texts:
         return {}

@@ -61,6 +61,11 @@ COMMAND_WORDS = {
 COMMAND_WORDS.update(handlers.subscriptions.COMMAND_WORDS)  # STOP, SUBSCRIBE, ...
 
 
+def command_word(text: str) -> str | None:
+    """The command a typed word stands for ("HELP", "menu."), if it is one."""
+    return COMMAND_WORDS.get(text.casefold().strip(" .!"))
+
+
 async def handle_event(
     services: Services,
     session: AsyncSession,
@@ -179,7 +184,7 @@ async def _route_text(turn: Turn) -> tuple[str, list[Reply]]:
         return "empty", [Reply(turn.ui("empty_text"), (turn.button("menu_button", "menu"),))]
     if not has_words(turn.text) and text_flow_handler(turn) is None:
         return "menu", await show_menu(turn)
-    command = COMMAND_WORDS.get(turn.text.casefold().strip(" .!"))
+    command = command_word(turn.text)
     if command is not None:
         turn.event = replace(turn.event, payload=command)
         leave_flow_on_foreign_postback(turn)

@@ -16,7 +16,7 @@ from bot.console.reroute import reroute_unclaimed
 from bot.logs import get_logger
 from bot.messages import Delivery, Incoming
 from bot.parse_ahead import Parsed, parse_ahead
-from bot.pipeline import COMMAND_WORDS, Outcome, handle_event
+from bot.pipeline import Outcome, command_word, handle_event
 from bot.retention import RetentionTimer
 from bot.services import Services
 from bot.storage import leases, notify
@@ -109,7 +109,7 @@ class Worker:
             )
         vault = self.services.vault
         events = {row.row_id: inbox.decode_event(vault, row.payload_enc) for row in claimed}
-        parsed = await parse_ahead(self.services, events, COMMAND_WORDS)
+        parsed = await parse_ahead(self.services, events, command_word)
         remaining = claimed
         while remaining:
             remaining = await self._handle_batch(remaining, events, parsed)
