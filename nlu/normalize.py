@@ -11,7 +11,7 @@ import unicodedata
 import regex
 
 from nlu.types import Normalized
-from nlu.zawgyi import DEFAULT_THRESHOLD, is_zawgyi, to_unicode
+from nlu.zawgyi import DEFAULT_THRESHOLD, to_unicode
 
 _CLUSTER = regex.compile(r"\X")
 
@@ -31,16 +31,7 @@ def truncate_clusters(text: str, max_chars: int) -> str:
 def normalize(
     text: str, max_chars: int = 4000, zawgyi_threshold: float = DEFAULT_THRESHOLD
 ) -> Normalized:
-    cleaned = unicodedata.normalize("NFC", text).strip()
-    converted, was_zawgyi = to_unicode(cleaned, zawgyi_threshold)
-    if was_zawgyi:
-        converted = unicodedata.normalize("NFC", converted).strip()
-        # A result that still reads as Zawgyi is no evidence that the text was (fuzzing
-        # found short mixed text converted twice, differently): keep the text as it came,
-        # so that normalising the output again changes nothing.
-        was_zawgyi = converted != cleaned and not is_zawgyi(converted, zawgyi_threshold)
-        if was_zawgyi:
-            cleaned = converted
+    cleaned, was_zawgyi = to_unicode(unicodedata.normalize("NFC", text).strip(), zawgyi_threshold)
     truncated = len(cleaned) > max_chars
     if truncated:
         cleaned = truncate_clusters(cleaned, max_chars).rstrip()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import unicodedata
 from functools import lru_cache
 from typing import Any
 
@@ -52,18 +53,26 @@ def zawgyi_to_unicode(text: str) -> str:
 
 
 def to_unicode(text: str, threshold: float = DEFAULT_THRESHOLD) -> tuple[str, bool]:
-    """(text in Unicode, whether it was converted from Zawgyi).
+    """(text in Unicode, whether it was converted from Zawgyi); a converted text comes back
+    NFC and trimmed, like the text `normalize` hands in.
 
-    A text the conversion leaves unchanged reads the same in both encodings (short words
-    such as "မရဘူး", which the detector scores 0.97): no evidence of Zawgyi, so the contact
-    is not told their phone uses it."""
+    Kept as it came unless the detector calls it Zawgyi, and also when:
+    - the conversion changes nothing: it reads the same in both encodings (short words
+      such as "မရဘူး", which the detector scores 0.97), so the contact is not told their
+      phone uses Zawgyi;
+    - the result still reads as Zawgyi: no evidence either (fuzzing found short mixed text
+      converted twice, differently); keeping it makes normalising twice change nothing;
+    - the converter fails: a message must never be lost to its encoding.
+    """
     if not is_zawgyi(text, threshold):
         return text, False
     try:
-        converted = zawgyi_to_unicode(text)
+        converted = unicodedata.normalize("NFC", zawgyi_to_unicode(text)).strip()
     except Exception as exc:
         # PyICU raises SystemError on some supplementary-plane text next to Myanmar letters
-        # (found by atheris); a message must never be lost to its encoding.
+        # (found by atheris).
         log.warning("zawgyi: conversion failed (%s); text kept as it came", type(exc).__name__)
         return text, False
-    return converted, converted != text
+    if converted == text or is_zawgyi(converted, threshold):
+        return text, False
+    return converted, True
