@@ -11,6 +11,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import Channel, SendResult
 from bot.messages import Delivery, Incoming, Reply
@@ -41,19 +42,32 @@ class ScriptedChannel(Channel):
         return self.results.pop(0)
 
 
+async def queue_reply(
+    session: AsyncSession,
+    services: Services,
+    platform: str,
+    replies: list[Reply],
+    reply_token: str | None = None,
+) -> None:
+    """One outbox row (the reply to inbox event 1) to a test recipient."""
+    await enqueue(
+        session,
+        services.vault,
+        key="in:1",
+        platform=platform,
+        recipient=Recipient("pseudonym", "42", {"chat_id": 42}, "en", None),
+        conversation_id=None,
+        replies=replies,
+        reply_token=reply_token,
+    )
+
+
 async def outbox_row(services: Services, *results: SendResult) -> ScriptedChannel:
     channel = ScriptedChannel(*results)
     services.channels["telegram"] = channel
-    recipient = Recipient("pseudonym", "42", {"chat_id": 42}, "en", None)
     async with services.db.begin() as session:
-        await enqueue(
-            session,
-            services.vault,
-            key="in:1",
-            platform="telegram",
-            recipient=recipient,
-            conversation_id=None,
-            replies=[Reply("one"), Reply("two"), Reply("three")],
+        await queue_reply(
+            session, services, "telegram", [Reply("one"), Reply("two"), Reply("three")]
         )
     return channel
 
@@ -109,18 +123,8 @@ async def test_a_send_interrupted_by_a_crash_is_retried_only_where_safe(
     after: str,
 ) -> None:
     services = services_of(chat)
-    recipient = Recipient("pseudonym", "42", {"chat_id": 42}, "en", None)
     async with services.db.begin() as session:
-        await enqueue(
-            session,
-            services.vault,
-            key="in:1",
-            platform=platform,
-            recipient=recipient,
-            conversation_id=None,
-            replies=[Reply("one")],
-            reply_token=reply_token,
-        )
+        await queue_reply(session, services, platform, [Reply("one")], reply_token)
         # The sender died mid-call: the row stays "sending" after its lease ran out.
         await session.execute(
             update(OutboxMessage).values(
