@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from datetime import datetime
 
@@ -107,8 +108,7 @@ class Worker:
             claimed = await inbox.claim(
                 session, self.settings.worker_batch_size, self.settings.worker_lease_seconds
             )
-        vault = self.services.vault
-        events = {row.row_id: inbox.decode_event(vault, row.payload_enc) for row in claimed}
+        events = decodable_events(self.services, claimed)
         parsed = await parse_ahead(self.services, events, command_word)
         remaining = claimed
         while remaining:
@@ -134,8 +134,7 @@ class Worker:
         try:
             async with self.services.db.begin() as session:
                 for row in claimed:
-                    event = events[row.row_id]
-                    outcome = await self._handle_in(session, row, event, parsed.get(row.row_id))
+                    event, outcome = await self._handle_in(session, row, events, parsed)
                     handled.append((row.row_id, outcome, event.platform))
                     if time.monotonic() >= deadline:
                         break
@@ -143,30 +142,41 @@ class Worker:
             taken = claimed[: len(handled) + 1]
             log.info("inbox_batch_redone", events=len(taken), error=type(exc).__name__)
             for row in taken:
-                await self._handle(row, events[row.row_id], parsed.get(row.row_id))
+                await self._handle(row, events, parsed)
             return claimed[len(taken) :]
         for row_id, outcome, platform in handled:
             self._handled(row_id, outcome, platform)
         return claimed[len(handled) :]
 
     async def _handle_in(
-        self, session: AsyncSession, row: Claimed, event: Incoming, parsed: Parsed | None
-    ) -> Outcome:
-        outcome = await handle_event(self.services, session, row.row_id, event, parsed)
+        self,
+        session: AsyncSession,
+        row: Claimed,
+        events: dict[int, Incoming],
+        parsed: dict[int, Parsed],
+    ) -> tuple[Incoming, Outcome]:
+        # An event that did not decode before is decoded here, where its failure is
+        # recorded on its own row like any failing event's.
+        event = events.get(row.row_id) or inbox.decode_event(self.services.vault, row.payload_enc)
+        outcome = await handle_event(
+            self.services, session, row.row_id, event, parsed.get(row.row_id)
+        )
         if not await inbox.mark_done(session, row.row_id, row.lease_end):
             raise LostLease
         # Each event starts from the database, as in a transaction of its own (flushed
         # first: expunging drops any change not yet written).
         await session.flush()
         session.expunge_all()
-        return outcome
+        return event, outcome
 
-    async def _handle(self, row: Claimed, event: Incoming, parsed: Parsed | None) -> None:
+    async def _handle(
+        self, row: Claimed, events: dict[int, Incoming], parsed: dict[int, Parsed]
+    ) -> None:
         """One event in a transaction of its own; a failure is recorded on its row."""
         row_id = row.row_id
         try:
             async with self.services.db.begin() as session:
-                outcome = await self._handle_in(session, row, event, parsed)
+                event, outcome = await self._handle_in(session, row, events, parsed)
             self._handled(row_id, outcome, event.platform)
         except LostLease:
             log.warning("inbox_lease_lost", inbox_id=row_id)
@@ -301,3 +311,14 @@ async def queue_depths(services: Services) -> dict[tuple[str, str], int]:
     for (name, state), count in depths.items():
         metrics.QUEUE_DEPTH.labels(name, state).set(count)
     return depths
+
+
+def decodable_events(services: Services, claimed: list[Claimed]) -> dict[int, Incoming]:
+    """The claimed events, decoded once for the NLU ahead and the handling. One that does
+    not decode is left out: a failure here would stall the whole batch until its lease ran
+    out."""
+    events: dict[int, Incoming] = {}
+    for row in claimed:
+        with contextlib.suppress(Exception):
+            events[row.row_id] = inbox.decode_event(services.vault, row.payload_enc)
+    return events

@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.storage.models import InboxEvent
 from bot.worker import Worker
 from nlu.types import Prediction
 from tests.support import chat_client, chat_post, replies_to, services_of
@@ -102,3 +104,28 @@ async def test_a_fallback_answer_is_asked_again_in_the_transaction(client: TestC
     assert classifier.texts == ["minimum wage in tak?", "minimum wage in tak?"]
     assert classifier.connections_in_use[0] == 0
     assert classifier.connections_in_use[1] > 0  # the second time, inside the transaction
+
+
+async def test_an_event_that_does_not_decode_fails_alone(client: TestClient) -> None:
+    """Decoding for the NLU ahead must not stall the batch: the broken event is recorded
+    as failed on its own row, the others are answered."""
+    classifier = recording(client, "rasa")
+    services = services_of(client)
+    sessions = [session_id() for _ in range(3)]
+    for session in sessions:
+        assert await chat_post(client, session, text="minimum wage in tak?") == 200
+    async with services.db.begin() as db:
+        broken = await db.scalar(select(func.min(InboxEvent.id)))
+        await db.execute(
+            update(InboxEvent).where(InboxEvent.id == broken).values(payload_enc=b"not a token")
+        )
+    await Worker(services).drain()
+    async with services.db() as db:
+        rows = (await db.execute(select(InboxEvent).order_by(InboxEvent.id))).scalars().all()
+    assert [(r.state, r.attempts) for r in rows[1:]] == [("done", 1), ("done", 1)]
+    assert rows[0].state in {"pending", "dead"} and rows[0].attempts == 1
+    assert rows[0].last_error == "InvalidToken"
+    assert len(classifier.texts) == 2
+    for session in sessions[1:]:
+        replies = await replies_to(services, session)
+        assert any("minimum daily wage" in reply for reply in replies), replies
