@@ -90,9 +90,13 @@ async def parse_ahead(
             metrics.NLU_LATENCY.labels(prediction.source).observe(time.perf_counter() - started)
             return prediction
 
-    predictions = await asyncio.gather(*(classify(text) for text in texts.values()))
+    # A classifier that raises leaves that text to the pipeline, where the failure is
+    # recorded on the event's own row instead of stopping the whole batch here.
+    predictions = await asyncio.gather(
+        *(classify(text) for text in texts.values()), return_exceptions=True
+    )
     return {
         row_id: Parsed(text, prediction)
         for (row_id, text), prediction in zip(texts.items(), predictions, strict=True)
-        if prediction.source == "rasa"
+        if isinstance(prediction, Prediction) and prediction.source == "rasa"
     }

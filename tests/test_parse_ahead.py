@@ -129,3 +129,26 @@ async def test_an_event_that_does_not_decode_fails_alone(client: TestClient) -> 
     for session in sessions[1:]:
         replies = await replies_to(services, session)
         assert any("minimum daily wage" in reply for reply in replies), replies
+
+
+class FailingOnceClassifier(RecordingClassifier):
+    """Raises on its first call (the one asked ahead), then answers."""
+
+    async def classify(self, text: str, language: str) -> Prediction:
+        if not self.texts:
+            self.texts.append(text)
+            raise RuntimeError("classifier broke")
+        return await super().classify(text, language)
+
+
+async def test_a_classifier_that_raises_ahead_leaves_the_text_to_the_pipeline(
+    client: TestClient,
+) -> None:
+    services = services_of(client)
+    services.classifier = classifier = FailingOnceClassifier("rasa", services.engine)
+    session = session_id()
+    assert await chat_post(client, session, text="minimum wage in tak?") == 200
+    await Worker(services).drain()
+    assert classifier.texts == ["minimum wage in tak?", "minimum wage in tak?"]
+    replies = await replies_to(services, session)
+    assert any("minimum daily wage" in reply for reply in replies), replies
