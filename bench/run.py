@@ -8,6 +8,7 @@ Figures (each in its own fresh database and processes):
   peer      messages/s at equal p99: bot webhook -> reply versus `rasa run` REST channel
   nonlu     postbacks and language switches (never the NLU): messages/s
   memory    bot RSS idle/under load, cold start to /healthz, Rasa RSS
+  idle      CPU an idle `bot run` (web + embedded worker, SQLite) spends per second
   growth    latency and memory with 1k/10k/100k contacts and cases in the database
   workers   PostgreSQL: inbox drain with 1 and 2 `bot worker` processes
 
@@ -781,6 +782,22 @@ def fig_nlucpu(ctx: dict, bot: BotSetup) -> dict:
     }
 
 
+def fig_idle(ctx: dict, bot: BotSetup) -> dict:
+    """What an idle deployment costs: the worker's polls, the periodic jobs, the timers."""
+    folder, db = fresh_sqlite(bot, "idle")
+    seconds = ctx.get("idle_seconds", 20)
+    per_second = []
+    for n in range(3):
+        web, url = bot.web(f"idle{n}", db, ctx["rasa_url"], folder)
+        with running(web):
+            wait_http(f"{url}/healthz", 60, web)
+            time.sleep(2)  # start-up work done, first periodic jobs run
+            before = web.cpu()
+            time.sleep(seconds)
+            per_second.append(round((web.cpu() - before) * 1000 / seconds, 1))
+    return {"idle_seconds": seconds, "cpu_ms_per_s": per_second}
+
+
 def fig_memory(ctx: dict, bot: BotSetup) -> dict:
     folder, db = fresh_sqlite(bot, "memory")
     starts, idle, cpu = [], [], []
@@ -1145,7 +1162,7 @@ def machine() -> dict:
     }
 
 
-FIGURES = ("overhead", "nonlu", "memory", "peer", "nlucpu", "growth", "workers", "workers_rasa")
+FIGURES = ("overhead", "nonlu", "memory", "idle", "peer", "nlucpu", "growth", "workers", "workers_rasa")
 
 
 def main(argv: list[str] | None = None) -> None:

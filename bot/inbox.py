@@ -14,6 +14,8 @@ from bot.messages import EventKind, Incoming
 from bot.storage import leases, notify
 from bot.storage.models import InboxEvent, utcnow
 
+BUSY_STATE = "processing"  # claimed by a worker, under its lease
+
 
 def encode_event(vault: Vault, event: Incoming) -> bytes:
     data = asdict(event)
@@ -59,7 +61,7 @@ async def claim(session: AsyncSession, batch: int, lease: float) -> list[leases.
     return await leases.claim(
         session,
         InboxEvent,
-        busy_state="processing",
+        busy_state=BUSY_STATE,
         batch=batch,
         lease=lease,
         reclaim_expired=True,

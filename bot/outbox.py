@@ -27,6 +27,8 @@ from bot.messages import Button, Reply
 from bot.storage import leases
 from bot.storage.models import Message, OutboxMessage, utcnow
 
+BUSY_STATE = "sending"  # claimed for a platform call, under its lease
+
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
@@ -115,7 +117,7 @@ async def _delivery_waiting(session: AsyncSession, platform: str, recipient: str
     waiting = select(OutboxMessage.id).where(
         OutboxMessage.recipient == recipient,
         OutboxMessage.platform == platform,
-        OutboxMessage.state.in_(("pending", "sending")),
+        OutboxMessage.state.in_(("pending", BUSY_STATE)),
     )
     return bool(await session.scalar(select(exists(waiting))))
 
@@ -144,7 +146,7 @@ def log_sent(
 async def expire_interrupted(session: AsyncSession, idempotent_platforms: set[str]) -> int:
     """Rows whose sender died mid-send: retry where safe, else dead-letter as unknown."""
     now = utcnow()
-    stuck = and_(OutboxMessage.state == "sending", OutboxMessage.locked_until < now)
+    stuck = and_(OutboxMessage.state == BUSY_STATE, OutboxMessage.locked_until < now)
     # A reply token has no retry key and is refused once used, after which the channel
     # pushes instead: retrying a first part that may have gone by token could send it twice.
     safe = and_(
@@ -172,7 +174,7 @@ async def claim(session: AsyncSession, batch: int, lease: float) -> list[leases.
     return await leases.claim(
         session,
         OutboxMessage,
-        busy_state="sending",
+        busy_state=BUSY_STATE,
         batch=batch,
         lease=lease,
         reclaim_expired=False,

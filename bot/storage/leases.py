@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Insert, and_, exists, insert, or_, select, update
+from sqlalchemy import ColumnElement, Insert, and_, exists, insert, or_, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -66,6 +66,27 @@ def upsert(
     )
 
 
+def ready_now(
+    model: QueueModel, busy_state: str, now: datetime, *, reclaim_expired: bool
+) -> ColumnElement[bool]:
+    """Rows due now: pending and available, or (`reclaim_expired`) busy past their lease."""
+    ready = and_(model.state == "pending", model.available_at <= now)
+    if reclaim_expired:
+        ready = or_(ready, and_(model.state == busy_state, model.locked_until < now))
+    return ready
+
+
+async def any_ready(session: AsyncSession, queues: dict[QueueModel, str]) -> bool:
+    """Is a row of any of these queues ({model: its busy state}) due now, or busy past its
+    lease? One read: no write lock, no commit, unlike a claim that finds nothing."""
+    now = utcnow()
+    checks = [
+        exists(select(model.id).where(ready_now(model, busy, now, reclaim_expired=True)))
+        for model, busy in queues.items()
+    ]
+    return bool(await session.scalar(select(or_(*checks))))
+
+
 async def claim(
     session: AsyncSession,
     model: QueueModel,
@@ -82,9 +103,7 @@ async def claim(
     order: a row waits while an older row of the same partner is pending or busy.
     """
     now = utcnow()
-    ready = and_(model.state == "pending", model.available_at <= now)
-    if reclaim_expired:
-        ready = or_(ready, and_(model.state == busy_state, model.locked_until < now))
+    ready = ready_now(model, busy_state, now, reclaim_expired=reclaim_expired)
     older = aliased(model)
     first_in_line = ~exists(
         select(older.id).where(
