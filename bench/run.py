@@ -1162,7 +1162,17 @@ def machine() -> dict:
     }
 
 
-FIGURES = ("overhead", "nonlu", "memory", "idle", "peer", "nlucpu", "growth", "workers", "workers_rasa")
+FIGURES = (
+    "overhead",
+    "nonlu",
+    "memory",
+    "idle",
+    "peer",
+    "nlucpu",
+    "growth",
+    "workers",
+    "workers_rasa",
+)
 
 
 def main(argv: list[str] | None = None) -> None:
