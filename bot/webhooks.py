@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot import inbox, metrics
+from bot import metrics
 from bot.channels.base import Channel, WebhookRejected
+from bot.inbox import InboxWriter
 from bot.logs import get_logger
 from bot.services import Services
 
@@ -24,7 +25,7 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     return bytes(body)
 
 
-def make_webhook(services: Services, channel: Channel) -> web.Handler:
+def make_webhook(services: Services, channel: Channel, writer: InboxWriter) -> web.Handler:
     async def webhook(request: web.Request) -> web.Response:
         if request.method == "GET":
             return await channel.handle_get(request)
@@ -42,9 +43,7 @@ def make_webhook(services: Services, channel: Channel) -> web.Handler:
             )
             return web.json_response({"error": rejected.reason}, status=rejected.status)
         # Answer only once the events are stored: a platform that gets no 200 redelivers.
-        stored = await inbox.accept(
-            services.db, services.vault, services.settings.pseudonym_key, events
-        )
+        stored = await writer.accept(events)
         if stored:
             services.wakeup.set()
         log.info("webhook_accepted", platform=channel.name, events=len(events), stored=stored)
