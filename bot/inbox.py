@@ -79,6 +79,9 @@ async def accept(db: async_sessionmaker, vault: Vault, key: bytes, events: list[
     return stored
 
 
+Queued = tuple[list[dict[str, Any]], asyncio.Future[int]]  # a request's rows, its answer
+
+
 class InboxWriter:
     """Stores webhook requests with group commit: the requests that arrive while one commit
     is on its way to disk share the next one. Under load one fsync (3 ms here) serves many
@@ -90,8 +93,9 @@ class InboxWriter:
 
     def __init__(self, db: async_sessionmaker, vault: Vault, key: bytes) -> None:
         self.db, self.vault, self.key = db, vault, key
-        self._waiting: list[tuple[list[dict[str, Any]], asyncio.Future[int]]] = []
+        self._waiting: list[Queued] = []
         self._writing: asyncio.Task[None] | None = None
+        self._writing_now: list[Queued] = []
 
     async def accept(self, events: list[Incoming]) -> int:
         """Store one request's events; how many were new."""
@@ -107,9 +111,19 @@ class InboxWriter:
         count_accepted(events, count)
         return count
 
+    async def settled(self) -> None:
+        """Until the requests waiting now are stored; not those that come later, so the
+        caller cannot starve either. The embedded worker lets the webhooks go first: on
+        SQLite an insert that finds the write lock taken sleeps in steps of up to 100 ms,
+        while the worker, which never sleeps, takes the lock again and again; a queue of
+        requests left waiting that way stalled webhooks for seconds."""
+        waiting = [stored for _, stored in (*self._writing_now, *self._waiting)]
+        if waiting:
+            await asyncio.wait(waiting)
+
     async def _write_waiting(self) -> None:
         while self._waiting:
-            batch = self._take_batch()
+            batch = self._writing_now = self._take_batch()
             try:
                 counts = await store(self.db, [rows for rows, _ in batch])
             except Exception as exc:
@@ -127,8 +141,9 @@ class InboxWriter:
                 continue
             for (_, stored), count in zip(batch, counts, strict=True):
                 _settle(stored, count)
+        self._writing_now = []
 
-    def _take_batch(self) -> list[tuple[list[dict[str, Any]], asyncio.Future[int]]]:
+    def _take_batch(self) -> list[Queued]:
         taken, rows = 0, 0
         for request, _ in self._waiting:
             if taken and rows + len(request) > self.MAX_ROWS:

@@ -12,6 +12,7 @@ from bot.channels.base import Channel
 from bot.config import Settings
 from bot.content import Content
 from bot.crypto import Vault
+from bot.inbox import InboxWriter
 from nlu.keywords import KeywordClassifier
 from nlu.types import IntentClassifier
 
@@ -30,3 +31,7 @@ class Services:
     # Set when a webhook of this process stored new events, or on PostgreSQL when any
     # process did (bot.storage.notify): an idle worker starts at once, not at its next poll.
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    inbox_writer: InboxWriter = field(init=False)  # the webhooks' group commit
+
+    def __post_init__(self) -> None:
+        self.inbox_writer = InboxWriter(self.db, self.vault, self.settings.pseudonym_key)

@@ -16,7 +16,6 @@ from bot import metrics
 from bot.config import Settings
 from bot.console import setup_console
 from bot.crypto import pseudonym
-from bot.inbox import InboxWriter
 from bot.logs import get_logger
 from bot.outbox import decode_payload
 from bot.ratelimit import build_limiter, rate_limit_middleware, secure_headers
@@ -156,10 +155,8 @@ def create_app(settings: Settings, classifier: IntentClassifier | None = None) -
     async def lifecycle(app: web.Application):  # type: ignore[no-untyped-def]
         services = await start_services(settings, classifier)
         app[SERVICES] = services
-        writer = InboxWriter(services.db, services.vault, settings.pseudonym_key)
         app[WEBHOOKS] = {
-            name: make_webhook(services, channel, writer)
-            for name, channel in services.channels.items()
+            name: make_webhook(services, channel) for name, channel in services.channels.items()
         }
         stop = asyncio.Event()
         worker_task = None

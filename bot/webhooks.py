@@ -6,7 +6,6 @@ from aiohttp import web
 
 from bot import metrics
 from bot.channels.base import Channel, WebhookRejected
-from bot.inbox import InboxWriter
 from bot.logs import get_logger
 from bot.services import Services
 
@@ -25,7 +24,7 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     return bytes(body)
 
 
-def make_webhook(services: Services, channel: Channel, writer: InboxWriter) -> web.Handler:
+def make_webhook(services: Services, channel: Channel) -> web.Handler:
     async def webhook(request: web.Request) -> web.Response:
         if request.method == "GET":
             return await channel.handle_get(request)
@@ -43,7 +42,7 @@ def make_webhook(services: Services, channel: Channel, writer: InboxWriter) -> w
             )
             return web.json_response({"error": rejected.reason}, status=rejected.status)
         # Answer only once the events are stored: a platform that gets no 200 redelivers.
-        stored = await writer.accept(events)
+        stored = await services.inbox_writer.accept(events)
         if stored:
             services.wakeup.set()
         log.info("webhook_accepted", platform=channel.name, events=len(events), stored=stored)

@@ -115,6 +115,7 @@ class Worker:
     async def process_inbox_once(self) -> int:
         # The claim commits on its own: the attempt is counted even if this process dies
         # while handling (an event that keeps killing workers ends up dead, not looping).
+        await self.services.inbox_writer.settled()
         async with self.services.db.begin() as session:
             claimed = await inbox.claim(
                 session, self.settings.worker_batch_size, self.settings.worker_lease_seconds
@@ -141,6 +142,7 @@ class Worker:
         first write, would turn a SAVEPOINT that comes first into a commit of its own).
         """
         handled: list[tuple[int, Outcome, str]] = []
+        await self.services.inbox_writer.settled()
         deadline = time.monotonic() + self.settings.worker_batch_seconds
         try:
             async with self.services.db.begin() as session:
@@ -216,6 +218,7 @@ class Worker:
             metrics.MESSAGES_OUT.labels(platform, outcome.language, "bot").inc()
 
     async def send_outbox_once(self) -> int:
+        await self.services.inbox_writer.settled()
         async with self.services.db.begin() as session:
             await outbox.expire_interrupted(session, IDEMPOTENT_PLATFORMS)
             claimed = await outbox.claim(

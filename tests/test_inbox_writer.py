@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 
 import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import event, func, select
 
+from bot import inbox
 from bot.inbox import InboxWriter
 from bot.messages import EventKind, Incoming
 from bot.services import Services
@@ -105,3 +107,41 @@ async def test_a_client_that_hangs_up_does_not_stop_the_others(chat: TestClient)
         await gone
     # Its events were already on their way: stored, and a redelivery would be dropped.
     assert await stored_rows(services) == 3
+
+
+async def test_the_worker_waits_for_the_requests_queued_before_it_not_after(
+    chat: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """settled(): the embedded worker lets queued webhooks go first, but cannot starve."""
+    services = services_of(chat)
+    writer = writer_of(services)
+    gates: list[asyncio.Event] = []
+    real_store = inbox.store
+
+    async def gated_store(db: object, requests: list) -> list[int]:
+        gate = asyncio.Event()
+        gates.append(gate)
+        await gate.wait()
+        return await real_store(db, requests)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(inbox, "store", gated_store)
+    first = asyncio.create_task(writer.accept(request()))
+    await until(lambda: len(gates) == 1)  # its commit is on its way
+    settled = asyncio.create_task(writer.settled())
+    later = asyncio.create_task(writer.accept(request()))
+    await asyncio.sleep(0.05)
+    assert not settled.done()
+    gates[0].set()
+    await asyncio.wait_for(settled, 10)
+    assert first.done() and not later.done()  # `later` came after: not waited for
+    await until(lambda: len(gates) == 2)
+    gates[1].set()
+    assert await later == 1
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    for _ in range(400):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("never happened")
