@@ -176,10 +176,17 @@ async def claim(session: AsyncSession, batch: int, lease: float) -> list[leases.
     )
 
 
-async def mark_done(session: AsyncSession, row_id: int, lease_end: datetime) -> bool:
-    return await leases.finish(
-        session, InboxEvent, row_id, lease_end, state="done", processed_at=utcnow()
-    )
+async def mark_done(session: AsyncSession, rows: list[leases.Claimed]) -> bool:
+    """Mark handled rows done, one statement per claim; False if a lease was lost."""
+    by_lease: dict[datetime, list[int]] = {}
+    for row in rows:
+        by_lease.setdefault(row.lease_end, []).append(row.row_id)
+    done = True
+    for lease_end, row_ids in by_lease.items():
+        done &= await leases.finish_many(
+            session, InboxEvent, row_ids, lease_end, state="done", processed_at=utcnow()
+        )
+    return done
 
 
 async def mark_failed(

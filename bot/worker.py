@@ -151,6 +151,7 @@ class Worker:
                     handled.append((row.row_id, outcome, event.platform))
                     if time.monotonic() >= deadline:
                         break
+                await self._mark_done(session, claimed[: len(handled)])
         except Exception as exc:
             taken = claimed[: len(handled) + 1]
             log.info("inbox_batch_redone", events=len(taken), error=type(exc).__name__)
@@ -174,13 +175,16 @@ class Worker:
         outcome = await handle_event(
             self.services, session, row.row_id, event, parsed.get(row.row_id)
         )
-        if not await inbox.mark_done(session, row.row_id, row.lease_end):
-            raise LostLease
         # Each event starts from the database, as in a transaction of its own (flushed
         # first: expunging drops any change not yet written).
         await session.flush()
         session.expunge_all()
         return event, outcome
+
+    async def _mark_done(self, session: AsyncSession, rows: list[Claimed]) -> None:
+        """In the handling transaction, after all its events: one statement, not one each."""
+        if not await inbox.mark_done(session, rows):
+            raise LostLease
 
     async def _handle(
         self, row: Claimed, events: dict[int, Incoming], parsed: dict[int, Parsed]
@@ -190,6 +194,7 @@ class Worker:
         try:
             async with self.services.db.begin() as session:
                 event, outcome = await self._handle_in(session, row, events, parsed)
+                await self._mark_done(session, [row])
             self._handled(row_id, outcome, event.platform)
         except LostLease:
             log.warning("inbox_lease_lost", inbox_id=row_id)

@@ -136,10 +136,21 @@ async def finish(
     session: AsyncSession, model: QueueModel, row_id: int, lease_end: datetime, **values: Any
 ) -> bool:
     """Set the final state if this worker still holds the lease; False if it lost it."""
+    return await finish_many(session, model, [row_id], lease_end, **values)
+
+
+async def finish_many(
+    session: AsyncSession,
+    model: QueueModel,
+    row_ids: list[int],
+    lease_end: datetime,
+    **values: Any,
+) -> bool:
+    """`finish` for rows of one claim in one statement; False if any lease was lost."""
     result = await session.execute(
         update(model)
-        .where(model.id == row_id, model.locked_until == lease_end)
+        .where(model.id.in_(row_ids), model.locked_until == lease_end)
         .values(locked_until=None, **values)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return result.rowcount == len(row_ids)
