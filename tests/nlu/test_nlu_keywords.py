@@ -152,3 +152,24 @@ def test_thai_words_in_other_languages_lists_are_precise(
     real_content_classifier: KeywordClassifier, text: str, language: str, urgent: str | None
 ) -> None:
     assert real_content_classifier.urgent_match(text, language) == urgent
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "urgent"),
+    [
+        ("boss locked from outside we cant go", "en", "urgent_trapped"),
+        ("water coming in the boat", "en", "urgent_at_sea"),
+        ("ទឹកចូលទូក ជួយផង", "km", "urgent_at_sea"),  # water is coming into the boat, help
+        ("ប្តីខ្ញុំក្អួតឈាម", "km", "urgent_medical"),  # my husband is vomiting blood
+        # ordinary questions near urgent words
+        ("i give up my job how get severance", "en", None),
+        ("tired of living in camp, want change employer", "en", None),
+        ("is the stable job visa good", "en", None),  # "stab" only as a word
+        ("ថៅកែចាក់សោប៉ាស្ព័រក្នុងទូ", "km", None),  # the boss locked my passport in a cupboard
+        ("ប៉ាស្ព័រធ្លាក់ទឹក ខូចអស់", "km", None),  # my passport fell in water, it is ruined
+    ],
+)
+def test_english_and_khmer_urgent_phrases(
+    real_content_classifier: KeywordClassifier, text: str, language: str, urgent: str | None
+) -> None:
+    assert real_content_classifier.urgent_match(text, language) == urgent
