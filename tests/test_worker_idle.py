@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import event, func, insert, select, update
 
 from bot import inbox
+from bot import worker as worker_module
 from bot.messages import EventKind, Incoming
 from bot.services import Services
 from bot.storage.models import InboxEvent, OutboxMessage, utcnow
@@ -161,3 +162,20 @@ async def test_a_row_that_falls_due_is_handled_without_a_wake_up(chat: TestClien
         async with services.db() as session:
             replies = await session.scalar(select(func.count()).select_from(OutboxMessage))
     assert replies == 1
+
+
+async def test_interrupted_sends_are_looked_for_on_a_timer_not_every_round(
+    chat: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(worker_module, "INTERRUPTED_SENDS_SECONDS", 3600.0)
+    services = services_of(chat)
+    worker = Worker(services)
+    writes, undo = queue_writes(services)
+    try:
+        await worker.send_outbox_once()
+        first = len(writes)
+        await worker.send_outbox_once()
+        second = len(writes) - first
+    finally:
+        undo()
+    assert (first, second) == (3, 1)  # expire_interrupted's two UPDATEs, then the claim
