@@ -67,7 +67,8 @@ class Worker:
                     await self.run_periodic_jobs()
                     next_jobs = time.monotonic() + PERIODIC_JOBS_SECONDS
                 # An idle poll asks first with one read: the claims it replaces are writes
-                # that take SQLite's lock and cost 5-10 times the CPU, five times a second.
+                # that take SQLite's lock, five times a second (an idle `bot run`: 78-85 ms of
+                # CPU a second before, 18-22 after).
                 if woken or await self.work_due():
                     handled = await self.process_inbox_once()
                     sent = await self.send_outbox_once()
