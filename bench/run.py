@@ -6,6 +6,7 @@ Figures (each in its own fresh database and processes):
   overhead  webhook accepted -> reply handed to the platform, minus the time inside
             /model/parse (timing proxy in front of Rasa); p50/p99
   peer      messages/s at equal p99: bot webhook -> reply versus `rasa run` REST channel
+  peer_scaled  the same with the bot as in production: PostgreSQL, 1 web + 2 workers
   nonlu     postbacks and language switches (never the NLU): messages/s
   memory    bot RSS idle/under load, cold start to /healthz, Rasa RSS
   idle      CPU an idle `bot run` (web + embedded worker, SQLite) spends per second
@@ -669,15 +670,56 @@ def fig_peer(ctx: dict, bot: BotSetup) -> dict:
     duration = ctx.get("peer_duration", 10)
     folder, db = fresh_sqlite(bot, "peer-run")
     web, url = bot.web("web", db, ctx["rasa_url"], folder)
-    bot_steps = []
     with running(web):
         wait_http(f"{url}/healthz", 60, web)
-        for i, rate in enumerate(rates):
-            step = bot_rate_step(url, db, rate, duration, 100 + i, folder, web)
-            print(json.dumps({"bot": step}), file=sys.stderr)
-            bot_steps.append(step)
-            if i > 0 and step["latency"].get("p99_ms", float("inf")) > 10_000:
-                break  # past saturation: higher rates only queue
+        bot_steps = bot_rate_steps(url, db, rates, duration, folder, web)
+    return against_peer(ctx, bot_steps, rates, duration, folder)
+
+
+def fig_peer_scaled(ctx: dict, bot: BotSetup) -> dict:
+    """Figure 2 with the bot in its production layout on the same two cores: PostgreSQL,
+    one web process (worker off) and two `bot worker` processes, one Rasa. The bot's CPU
+    column is the web process's only."""
+    rates = ctx.get("peer_rates", [5, 10, 20, 40, 60])
+    duration = ctx.get("peer_duration", 10)
+    name = "bench_peer_scaled"
+    db = asyncio.run(_pg_create(name))
+    folder = SCRATCH / "peer-scaled"
+    shutil.rmtree(folder, ignore_errors=True)
+    try:
+        bot.migrate(db, folder)
+        nlu = ctx["rasa_url"]
+        web, url = bot.web("web", db, nlu, folder, BOT__SERVICE__EMBEDDED_WORKER="false")
+        with running(web):
+            wait_http(f"{url}/healthz", 60, web)
+            workers = [bot.worker(f"worker{i}", db, nlu, folder) for i in range(2)]
+            with running(*workers):
+                for worker in workers:
+                    wait_log(worker, "worker_started", 60)
+                bot_steps = bot_rate_steps(url, db, rates, duration, folder, web)
+    finally:
+        asyncio.run(_pg_drop(name))
+    result = against_peer(ctx, bot_steps, rates, duration, folder)
+    return {"layout": "PostgreSQL, 1 web + 2 workers, 1 Rasa", **result}
+
+
+def bot_rate_steps(
+    url: str, db: str, rates: list[int], duration: float, folder: Path, web: Proc
+) -> list[dict]:
+    steps = []
+    for i, rate in enumerate(rates):
+        step = bot_rate_step(url, db, rate, duration, 100 + i, folder, web)
+        print(json.dumps({"bot": step}), file=sys.stderr)
+        steps.append(step)
+        if i > 0 and step["latency"].get("p99_ms", float("inf")) > 10_000:
+            break  # past saturation: higher rates only queue
+    return steps
+
+
+def against_peer(
+    ctx: dict, bot_steps: list[dict], rates: list[int], duration: float, folder: Path
+) -> dict:
+    """The same rates through Rasa's own stack, and the ratio at equal p99."""
     peer_steps = []
     model = Path(ctx["peer_model"])
     peer, peer_url = start_peer(folder, model)
@@ -1168,6 +1210,7 @@ FIGURES = (
     "memory",
     "idle",
     "peer",
+    "peer_scaled",
     "nlucpu",
     "growth",
     "workers",
