@@ -682,13 +682,8 @@ def fig_peer_scaled(ctx: dict, bot: BotSetup) -> dict:
     column is the web process's only."""
     rates = ctx.get("peer_rates", [5, 10, 20, 40, 60])
     duration = ctx.get("peer_duration", 10)
-    name = "bench_peer_scaled"
-    db = asyncio.run(_pg_create(name))
-    folder = SCRATCH / "peer-scaled"
-    shutil.rmtree(folder, ignore_errors=True)
-    try:
-        bot.migrate(db, folder)
-        nlu = ctx["rasa_url"]
+    nlu = ctx["rasa_url"]
+    with fresh_postgres(bot, "bench_peer_scaled") as (folder, db):
         web, url = bot.web("web", db, nlu, folder, BOT__SERVICE__EMBEDDED_WORKER="false")
         with running(web):
             wait_http(f"{url}/healthz", 60, web)
@@ -697,8 +692,6 @@ def fig_peer_scaled(ctx: dict, bot: BotSetup) -> dict:
                 for worker in workers:
                     wait_log(worker, "worker_started", 60)
                 bot_steps = bot_rate_steps(url, db, rates, duration, folder, web)
-    finally:
-        asyncio.run(_pg_drop(name))
     result = against_peer(ctx, bot_steps, rates, duration, folder)
     return {"layout": "PostgreSQL, 1 web + 2 workers, 1 Rasa", **result}
 
@@ -1097,6 +1090,20 @@ async def _pg_drop(name: str) -> None:
         await admin.close()
 
 
+@contextlib.contextmanager
+def fresh_postgres(bot: BotSetup, name: str) -> Iterator[tuple[Path, str]]:
+    """An emptied scratch folder SCRATCH/name and a new migrated PostgreSQL database of
+    that name, dropped afterwards."""
+    db = asyncio.run(_pg_create(name))
+    folder = SCRATCH / name
+    shutil.rmtree(folder, ignore_errors=True)
+    try:
+        bot.migrate(db, folder)
+        yield folder, db
+    finally:
+        asyncio.run(_pg_drop(name))
+
+
 def start_stub(folder: Path) -> tuple[Proc, str]:
     """A zero-cost fake Rasa: measures the bot's own capacity on the text path."""
     proc, url = nlu_proxy("stub-nlu", "stub", os.devnull, folder)
@@ -1123,12 +1130,7 @@ def _fig_workers(ctx: dict, bot: BotSetup, nlu_url: str, nlu_note: str) -> dict:
     count = ctx.get("workers_messages", 600)
     for kind in ("postback", "text"):
         for workers in (1, 2):
-            name = f"bench_workers_{kind}_{workers}"
-            db = asyncio.run(_pg_create(name))
-            folder = SCRATCH / f"workers-{kind}-{workers}"
-            shutil.rmtree(folder, ignore_errors=True)
-            try:
-                bot.migrate(db, folder)
+            with fresh_postgres(bot, f"bench_workers_{kind}_{workers}") as (folder, db):
                 nlu = nlu_url if kind == "text" else dead_url()
                 web, url = bot.web("web", db, nlu, folder, BOT__SERVICE__EMBEDDED_WORKER="false")
                 n = count if kind == "postback" else ctx.get("workers_text_messages", 300)
@@ -1175,8 +1177,6 @@ def _fig_workers(ctx: dict, bot: BotSetup, nlu_url: str, nlu_note: str) -> dict:
                         }
                     )
                     print(json.dumps({"workers": results[-1]}), file=sys.stderr)
-            finally:
-                asyncio.run(_pg_drop(name))
     return {
         "database": "postgresql 127.0.0.1",
         "steps": results,
