@@ -16,6 +16,8 @@ from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from bot.storage import sqlite_driver
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -42,7 +44,11 @@ def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
         # SQLite has one writer at a time, so more connections only wait on its lock, and
         # each holds its own page cache (up to 2 MB) and an aiosqlite thread: a few will do.
         engine = create_async_engine(
-            url, connect_args={"timeout": 30}, pool_size=SQLITE_POOL, max_overflow=0
+            url,
+            module=sqlite_driver.dbapi(),
+            connect_args={"timeout": 30},
+            pool_size=SQLITE_POOL,
+            max_overflow=0,
         )
 
         @event.listens_for(engine.sync_engine, "connect")
