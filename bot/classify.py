@@ -24,14 +24,16 @@ async def classify_one(
 ) -> dict[str, object]:
     normalized = normalize(text, settings.max_text_chars, settings.zawgyi_threshold)
     language = detect_language(normalized.text, None).language
+    source = None
     if not has_words(normalized.text):
         intent, confidence, ranking = "menu", 1.0, (("menu", 1.0),)
     else:
         prediction = await classifier.classify(normalized.text, language)
-        intent, confidence = prediction.intent, prediction.confidence
+        intent, confidence, source = prediction.intent, prediction.confidence, prediction.source
         ranking = prediction.ranking or ((intent, confidence),)
+    threshold = settings.urgent_threshold_for(source)
     urgent = urgent_intent(
-        content.is_urgent, keywords, ranking, normalized.text, language, settings.urgent_threshold
+        content.is_urgent, keywords, ranking, normalized.text, language, threshold
     )
     return {
         "text": text,

@@ -151,7 +151,8 @@ class Settings:
     nlu_urls: tuple[str, ...]
     nlu_timeout: float
     info_threshold: float
-    urgent_threshold: float
+    urgent_threshold: float  # for Rasa's ranking
+    urgent_threshold_keywords: float  # for the keyword fallback's ranking (Rasa down)
     breaker_failures: int
     breaker_cooldown: float
     zawgyi_threshold: float
@@ -170,6 +171,11 @@ class Settings:
     webhook_per_minute: int = 6000
     webhook_burst: int = 1000
     trusted_proxies: tuple[str, ...] = ()
+
+    def urgent_threshold_for(self, source: str | None) -> float:
+        """The urgent threshold for a ranking by `source` ("rasa" or "keywords"): the
+        keyword fallback's weak topic matches sit at 0.25 and must not escalate."""
+        return self.urgent_threshold if source == "rasa" else self.urgent_threshold_keywords
 
     def section(self, dotted: str) -> Mapping[str, Any]:
         value = _get(self.raw, dotted, {})
@@ -206,11 +212,16 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
             f" postgresql+asyncpg://USER@HOST/DB, got {database_url!r}"
         )
     info = _float(tree, "nlu.info_threshold", 0.55)
-    urgent = _float(tree, "nlu.urgent_threshold", 0.35)
-    if not 0 < urgent <= info <= 1:
-        raise ConfigError(
-            "nlu.urgent_threshold and nlu.info_threshold: expected 0 < urgent <= info <= 1"
-        )
+    urgent = _float(tree, "nlu.urgent_threshold", 0.25)
+    urgent_keywords = _float(tree, "nlu.urgent_threshold_keywords", 0.35)
+    for name, value in (
+        ("urgent_threshold", urgent),
+        ("urgent_threshold_keywords", urgent_keywords),
+    ):
+        if not 0 < value <= info <= 1:
+            raise ConfigError(
+                f"nlu.{name} and nlu.info_threshold: expected 0 < urgent <= info <= 1"
+            )
     keys = tuple(
         k.strip()
         for k in _secret(tree, "security.encryption_keys", "ENCRYPTION_KEYS").split(",")
@@ -242,6 +253,7 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
         nlu_timeout=_float(tree, "nlu.timeout_seconds", 3.0, lo=0.05),
         info_threshold=info,
         urgent_threshold=urgent,
+        urgent_threshold_keywords=urgent_keywords,
         breaker_failures=_int(tree, "nlu.breaker_failures", 3, minimum=1),
         breaker_cooldown=_float(tree, "nlu.breaker_cooldown_seconds", 15.0),
         zawgyi_threshold=_float(tree, "nlu.zawgyi_threshold", 0.95),

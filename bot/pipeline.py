@@ -194,7 +194,7 @@ async def _route_text(turn: Turn) -> tuple[str, list[Reply]]:
         # A flow waits for typed text (e.g. where it happened): the text is an answer, not
         # a question, so it skips the NLU. Safety first: the keyword safety net runs before
         # (keywords only; an NLU guess on a place name must not derail the flow).
-        urgent = await safety_net(turn, settings.urgent_threshold)
+        urgent = await safety_net(turn, settings.urgent_threshold_keywords)
         if urgent is not None:
             return "urgent", urgent
         return "flow", await flow_handler(turn)
@@ -203,7 +203,7 @@ async def _route_text(turn: Turn) -> tuple[str, list[Reply]]:
     if recent > limit:
         # A flood is answered once per minute, without the NLU; the keyword safety net
         # still runs, so an urgent message inside a flood is never dropped.
-        urgent = await safety_net(turn, settings.urgent_threshold)
+        urgent = await safety_net(turn, settings.urgent_threshold_keywords)
         if urgent is not None:
             return "urgent", urgent
         return "limited", [Reply(turn.ui("rate_limited"))] if recent == limit + 1 else []
@@ -213,7 +213,7 @@ async def _route_text(turn: Turn) -> tuple[str, list[Reply]]:
     turn.nlu_source = prediction.source
     turn.ranking = prediction.ranking or ((prediction.intent, prediction.confidence),)
 
-    urgent = await safety_net(turn, settings.urgent_threshold)
+    urgent = await safety_net(turn, settings.urgent_threshold_for(prediction.source))
     if urgent is not None:
         metrics.URGENT.labels(turn.language, prediction.source).inc()
         return "urgent", urgent

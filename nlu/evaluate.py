@@ -47,12 +47,11 @@ EVAL_DIR = NLU_DIR / "eval"
 REPORT = ROOT / "docs" / "nlu-report.md"
 NOTES = NLU_DIR / "report-notes.md"  # hand-written; appended to the generated report
 MIN_LATENCY_SAMPLES = 300
-# the bot's default (config.yml nlu.urgent_threshold)
-URGENT_THRESHOLD = float(
-    (yaml.safe_load((ROOT / "config.yml").read_text()) or {})
-    .get("nlu", {})
-    .get("urgent_threshold", 0.35)
-)
+SWEEP_THRESHOLDS = [0.15, 0.2, 0.25, 0.3, 0.35]
+# the bot's defaults (config.yml nlu.urgent_threshold, nlu.urgent_threshold_keywords)
+_NLU_CONFIG = (yaml.safe_load((ROOT / "config.yml").read_text()) or {}).get("nlu", {})
+URGENT_THRESHOLD = float(_NLU_CONFIG.get("urgent_threshold", 0.25))
+URGENT_THRESHOLD_KEYWORDS = float(_NLU_CONFIG.get("urgent_threshold_keywords", 0.35))
 
 # Runs rasa train as a child and prints the child's peak RSS (KiB on Linux) last.
 _MEASURE = (
@@ -223,7 +222,7 @@ def escalations(
             p.ranking or ((p.intent, p.confidence),),
             normalize(text).text,
             language,
-            URGENT_THRESHOLD,
+            URGENT_THRESHOLD if p.source == "rasa" else URGENT_THRESHOLD_KEYWORDS,
         )
         is not None
         for (text, _), p in zip(items, preds, strict=True)
@@ -319,7 +318,22 @@ def evaluate_config(
     )
 
 
-def kfold(config: Path, content: Path, k: int, work: Path) -> dict[str, LangScore]:
+@dataclass(slots=True)
+class FoldPredictions:
+    """Every content example's prediction by the fold model that did not train on it."""
+
+    texts: dict[str, list[str]] = field(default_factory=dict)
+    gold: dict[str, list[str]] = field(default_factory=dict)
+    preds: dict[str, list[Prediction]] = field(default_factory=dict)
+
+    def scores(self) -> dict[str, LangScore]:
+        return {
+            lang: score(gold, [p.intent for p in self.preds[lang]])
+            for lang, gold in self.gold.items()
+        }
+
+
+def kfold(config: Path, content: Path, k: int, work: Path) -> FoldPredictions:
     """K-fold over the content examples: one multilingual model per fold."""
     rng = random.Random(13)
     per_lang = {f.parent.name: load_examples(f) for f in example_files(content)}
@@ -330,8 +344,11 @@ def kfold(config: Path, content: Path, k: int, work: Path) -> dict[str, LangScor
         for text in texts
     ]
     rng.shuffle(rows)
-    gold: dict[str, list[str]] = {lang: [] for lang in per_lang}
-    pred: dict[str, list[str]] = {lang: [] for lang in per_lang}
+    out = FoldPredictions(
+        {lang: [] for lang in per_lang},
+        {lang: [] for lang in per_lang},
+        {lang: [] for lang in per_lang},
+    )
     for fold in range(k):
         test = [r for i, r in enumerate(rows) if i % k == fold]
         train_rows = [r for i, r in enumerate(rows) if i % k != fold]
@@ -353,11 +370,49 @@ def kfold(config: Path, content: Path, k: int, work: Path) -> dict[str, LangScor
             for lang in per_lang:
                 items = [(t, i) for lg, i, t in test if lg == lang]
                 preds, _ = asyncio.run(predict_all(url, items, lang))
-                gold[lang].extend(i for _, i in items)
-                pred[lang].extend(p.intent for p in preds)
+                out.texts[lang].extend(t for t, _ in items)
+                out.gold[lang].extend(i for _, i in items)
+                out.preds[lang].extend(preds)
         finally:
             stop_server(proc)
-    return {lang: score(gold[lang], pred[lang]) for lang in per_lang}
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdRow:
+    threshold: float
+    escalated_urgent: dict[str, float]  # per language: urgent examples escalated
+    escalated_other: dict[str, float]  # per language: other examples escalated
+
+
+def threshold_sweep(
+    kw: KeywordClassifier, folds: FoldPredictions, thresholds: list[float]
+) -> list[ThresholdRow]:
+    """The bot's urgency rule on the fold predictions at each urgent threshold: how a
+    threshold is chosen without looking at the held-out sets."""
+    rows = []
+    for threshold in thresholds:
+        urgent: dict[str, float] = {}
+        other: dict[str, float] = {}
+        for lang, gold in folds.gold.items():
+            flags = [
+                urgent_intent(
+                    is_urgent,
+                    kw,
+                    p.ranking or ((p.intent, p.confidence),),
+                    normalize(text).text,
+                    lang,
+                    threshold,
+                )
+                is not None
+                for text, p in zip(folds.texts[lang], folds.preds[lang], strict=True)
+            ]
+            hits = [f for g, f in zip(gold, flags, strict=True) if is_urgent(g)]
+            misses = [f for g, f in zip(gold, flags, strict=True) if not is_urgent(g)]
+            urgent[lang] = sum(hits) / len(hits) if hits else 0.0
+            other[lang] = sum(misses) / len(misses) if misses else 0.0
+        rows.append(ThresholdRow(threshold, urgent, other))
+    return rows
 
 
 # --- report --------------------------------------------------------------------------
@@ -409,7 +464,8 @@ def choose(results: list[ConfigResult]) -> ConfigResult:
 
 def render(
     results: list[ConfigResult],
-    folds: dict[str, LangScore] | None,
+    folds: FoldPredictions | None,
+    sweep: list[ThresholdRow],
     k: int,
     content: Path,
     eval_dir: Path,
@@ -429,8 +485,9 @@ def render(
         "happens either way); exact counts the right urgent intent. Latency is the client's "
         "round trip to `rasa run` on localhost (normalize excluded), one request at a time.",
         '"Escalated by the bot" applies the bot\'s own urgency rule (`bot/urgency.py`: any '
-        f"urgent intent ranked at or above the urgent threshold {URGENT_THRESHOLD}, or the "
-        "keyword safety net), which is what decides escalation in live traffic.",
+        f"urgent intent ranked at or above the urgent threshold, {URGENT_THRESHOLD} for Rasa's "
+        f"ranking and {URGENT_THRESHOLD_KEYWORDS} for the keyword fallback's, or the keyword "
+        "safety net), which is what decides escalation in live traffic.",
         "",
         "## Pipelines",
         "",
@@ -470,10 +527,37 @@ def render(
         out += [
             f"## {k}-fold cross-validation of `{_rel(results[0].config)}` on the content examples",
             "",
-            *_lang_table(folds),
+            *_lang_table(folds.scores()),
             "",
+            *_sweep_table(sweep),
         ]
     return "\n".join(out) + "\n"
+
+
+def _sweep_table(sweep: list[ThresholdRow]) -> list[str]:
+    if not sweep:
+        return []
+    langs = list(sweep[0].escalated_urgent)
+    out = [
+        "### Escalated by the bot's rule, by urgent threshold (same folds)",
+        "",
+        "Urgent examples escalated / other examples escalated. The threshold applies to "
+        "Rasa's ranking; the keyword safety net is included, as in live traffic.",
+        "",
+        "| threshold | " + " | ".join(langs) + " | mean |",
+        "| --- | " + " | ".join("---" for _ in langs) + " | --- |",
+    ]
+    for row in sweep:
+        cells = [
+            f"{_pct(row.escalated_urgent[lang])} / {_pct(row.escalated_other[lang])}"
+            for lang in langs
+        ]
+        mean = (
+            f"{_pct(statistics.fmean(row.escalated_urgent.values()))} / "
+            f"{_pct(statistics.fmean(row.escalated_other.values()))}"
+        )
+        out.append(f"| {row.threshold:.2f} | " + " | ".join(cells) + f" | {mean} |")
+    return [*out, ""]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -482,6 +566,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--eval-dir", type=Path, default=EVAL_DIR)
     parser.add_argument("--config", type=Path, action="append", dest="configs")
     parser.add_argument("--kfold", type=int, default=0)
+    parser.add_argument(
+        "--sweep",
+        type=float,
+        nargs="*",
+        default=SWEEP_THRESHOLDS,
+        help="urgent thresholds scored on the k-fold predictions",
+    )
     parser.add_argument("--out", type=Path, default=REPORT)
     parser.add_argument(
         "--append", type=Path, default=NOTES, help="markdown appended to the report"
@@ -502,7 +593,10 @@ def main(argv: list[str] | None = None) -> None:
             if args.kfold > 1
             else None
         )
-    text = render(results, folds, args.kfold, content, args.eval_dir, evalsets)
+    sweep = (
+        threshold_sweep(KeywordClassifier.from_content(content), folds, args.sweep) if folds else []
+    )
+    text = render(results, folds, sweep, args.kfold, content, args.eval_dir, evalsets)
     if args.append and args.append.is_file():
         text += "\n" + args.append.read_text(encoding="utf-8")
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -26,6 +26,7 @@ def process_environment_overrides_the_file() -> None:
         ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
         ({"BOT__SERVICE__PORT": "eighty"}, "service.port"),
         ({"BOT__NLU__URGENT_THRESHOLD": "0.9"}, "nlu.urgent_threshold"),
+        ({"BOT__NLU__URGENT_THRESHOLD_KEYWORDS": "0"}, "nlu.urgent_threshold_keywords"),
         ({"NLU_URL": "ftp://x"}, "nlu.urls"),
         ({"BOT__SERVICE__EMBEDDED_WORKER": "maybe"}, "service.embedded_worker"),
     ],

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-import pytest
+import uuid
 
+import pytest
+from sqlalchemy import select
+
+from bot.storage.models import Message
 from bot.urgency import urgent_intent
 from nlu.keywords import KeywordClassifier
+from nlu.types import Prediction
 from tests.nlu.conftest import FIXTURE_CONTENT
+from tests.support import chat_client, say, services_of
 
 
 def is_urgent(intent: str) -> bool:
@@ -41,3 +47,36 @@ def test_urgent_intent(
 ) -> None:
     language = "my" if "ကယ်" in text else "en"
     assert urgent_intent(is_urgent, keywords, ranking, text, language, 0.35) == expected
+
+
+class RankingClassifier:
+    """Ranks every text wage_unpaid first and urgent_violence second, at 0.3: between the
+    two urgent thresholds (Rasa's 0.25, the keyword fallback's 0.35)."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    async def classify(self, text: str, language: str) -> Prediction:
+        ranking = (("wage_unpaid", 0.6), ("urgent_violence", 0.3))
+        return Prediction("wage_unpaid", 0.6, ranking, source=self.source)
+
+    async def healthy(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("source", "escalated"), [("rasa", True), ("keywords", False)])
+async def test_the_urgent_threshold_depends_on_who_ranked(
+    database_url: str, source: str, escalated: bool
+) -> None:
+    async with chat_client(database_url) as client:
+        services = services_of(client)
+        services.classifier = RankingClassifier(source)
+        assert (
+            services.settings.urgent_threshold < 0.3 < services.settings.urgent_threshold_keywords
+        )
+        await say(client, str(uuid.uuid4()), text="my boss did not pay me this month")
+        async with services.db() as db:
+            intent = await db.scalar(
+                select(Message.intent).where(Message.direction == "in").order_by(Message.id.desc())
+            )
+    assert intent == ("urgent_violence" if escalated else "wage_unpaid")
