@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Insert, and_, exists, insert, or_, select, update
@@ -49,9 +50,22 @@ def dialect_insert(dialect: str) -> Callable[..., Any]:
 
 def insert_ignoring_duplicates(session: AsyncSession, model: Any, values: list[dict]) -> Insert:
     dialect = session.bind.dialect.name if session.bind else "sqlite"
+    # One row goes in as a single VALUES, which SQLAlchemy compiles once and caches; a
+    # multi-row VALUES has no cache key and is compiled on every call.
+    rows: dict | list[dict] = values[0] if len(values) == 1 else values
     if dialect in ("postgresql", "sqlite"):
-        return dialect_insert(dialect)(model).values(values).on_conflict_do_nothing()
-    return insert(model).values(values)
+        return dialect_insert(dialect)(model).values(rows).on_conflict_do_nothing()
+    return insert(model).values(rows)
+
+
+@lru_cache(maxsize=32)
+def _upsert_of(dialect: str, model: Any, keys: tuple[str, ...], update: tuple[str, ...]) -> Insert:
+    # Built once: `excluded` makes a copy of every column of the table (17 for contacts).
+    statement = dialect_insert(dialect)(model)
+    excluded = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=list(keys), set_={column: getattr(excluded, column) for column in update}
+    )
 
 
 def upsert(
@@ -59,11 +73,7 @@ def upsert(
 ) -> Insert:
     """INSERT, or on a conflict on `keys` UPDATE the `update` columns (one statement)."""
     dialect = session.bind.dialect.name if session.bind else "sqlite"
-    statement = dialect_insert(dialect)(model).values(values)
-    excluded = statement.excluded
-    return statement.on_conflict_do_update(
-        index_elements=keys, set_={column: getattr(excluded, column) for column in update}
-    )
+    return _upsert_of(dialect, model, tuple(keys), tuple(update)).values(values)
 
 
 def ready_now(
