@@ -4,7 +4,17 @@ from pathlib import Path
 
 import pytest
 
-from nlu.evaluate import calibration, load_eval, percentile, score
+from nlu.evaluate import (
+    FoldPredictions,
+    calibration,
+    load_eval,
+    percentile,
+    score,
+    threshold_sweep,
+)
+from nlu.keywords import KeywordClassifier
+from nlu.types import Prediction
+from tests.nlu.conftest import FIXTURE_CONTENT
 
 
 def test_score_per_language_metrics() -> None:
@@ -47,3 +57,25 @@ def test_load_eval_accepts_both_shapes(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert load_eval(tmp_path) == {"th": [("สวัสดี", "greet"), ("เมนู", "menu")]}
+
+
+def test_threshold_sweep_applies_the_bots_rule_to_the_fold_predictions() -> None:
+    ranked = Prediction("wage_unpaid", 0.6, (("wage_unpaid", 0.6), ("urgent_violence", 0.3)))
+    folds = FoldPredictions(
+        texts={"en": ["boss angry about pay", "pay was late", "hello"]},
+        gold={"en": ["urgent_violence", "wage_unpaid", "greet"]},
+        preds={"en": [ranked, ranked, Prediction("greet", 0.9, (("greet", 0.9),))]},
+    )
+    low, high = threshold_sweep(
+        KeywordClassifier.from_content(FIXTURE_CONTENT), folds, [0.25, 0.35]
+    )
+    assert (low.threshold, low.escalated_urgent["en"], low.escalated_other["en"]) == (
+        0.25,
+        1.0,
+        0.5,
+    )
+    assert (high.threshold, high.escalated_urgent["en"], high.escalated_other["en"]) == (
+        0.35,
+        0.0,
+        0.0,
+    )
