@@ -580,6 +580,7 @@ def bot_rate_step(
     folder: Path,
     web: Proc,
     postbacks: bool = False,
+    nlu: Proc | None = None,
 ) -> dict:
     count = int(rate * duration)
     messages = (
@@ -587,7 +588,7 @@ def bot_rate_step(
         if postbacks
         else text_messages(count, sessions=max(count // 3, 1), salt=salt)
     )
-    cpu0 = web.cpu()
+    cpu0, nlu_cpu0 = web.cpu(), nlu.cpu() if nlu else 0.0
     with Sampler(web):
         sent = loadgen(
             "webchat",
@@ -602,6 +603,7 @@ def bot_rate_step(
         )
         rows = wait_drained(db, sent, within=45)
     cpu = web.cpu() - cpu0
+    nlu_cpu = nlu.cpu() - nlu_cpu0 if nlu else None
     latencies, answered = [], []
     for r in sent:
         row = rows.get(f"{r['session']}:{r['id']}") if r["status"] == 200 else None
@@ -620,6 +622,9 @@ def bot_rate_step(
         "latency": summary(latencies),
         "rss_max_mb": mb(max(web.samples or [0])),
         "bot_cpu_ms_per_message": round(cpu * 1000 / len(answered), 2) if answered else None,
+        "rasa_cpu_ms_per_message": (
+            round(nlu_cpu * 1000 / len(answered), 2) if answered and nlu_cpu is not None else None
+        ),
     }
 
 
@@ -656,6 +661,10 @@ def peer_rate_step(
     }
 
 
+# Steps of 5/s between 20 and 40: both stacks saturate there on two cores.
+PEER_RATES = [5, 10, 20, 25, 30, 35, 40, 60]
+
+
 def best_at_p99(steps: list[dict], target_ms: float) -> float:
     good = [
         s["throughput_per_s"]
@@ -666,13 +675,13 @@ def best_at_p99(steps: list[dict], target_ms: float) -> float:
 
 
 def fig_peer(ctx: dict, bot: BotSetup) -> dict:
-    rates = ctx.get("peer_rates", [5, 10, 20, 40, 60])
+    rates = ctx.get("peer_rates", PEER_RATES)
     duration = ctx.get("peer_duration", 10)
     folder, db = fresh_sqlite(bot, "peer-run")
     web, url = bot.web("web", db, ctx["rasa_url"], folder)
     with running(web):
         wait_http(f"{url}/healthz", 60, web)
-        bot_steps = bot_rate_steps(url, db, rates, duration, folder, web)
+        bot_steps = bot_rate_steps(url, db, rates, duration, folder, web, ctx["rasa_proc"])
     return against_peer(ctx, bot_steps, rates, duration, folder)
 
 
@@ -680,7 +689,7 @@ def fig_peer_scaled(ctx: dict, bot: BotSetup) -> dict:
     """Figure 2 with the bot in its production layout on the same two cores: PostgreSQL,
     one web process (worker off) and two `bot worker` processes, one Rasa. The bot's CPU
     column is the web process's only."""
-    rates = ctx.get("peer_rates", [5, 10, 20, 40, 60])
+    rates = ctx.get("peer_rates", PEER_RATES)
     duration = ctx.get("peer_duration", 10)
     nlu = ctx["rasa_url"]
     with fresh_postgres(bot, "bench_peer_scaled") as (folder, db):
@@ -691,17 +700,17 @@ def fig_peer_scaled(ctx: dict, bot: BotSetup) -> dict:
             with running(*workers):
                 for worker in workers:
                     wait_log(worker, "worker_started", 60)
-                bot_steps = bot_rate_steps(url, db, rates, duration, folder, web)
+                bot_steps = bot_rate_steps(url, db, rates, duration, folder, web, ctx["rasa_proc"])
     result = against_peer(ctx, bot_steps, rates, duration, folder)
     return {"layout": "PostgreSQL, 1 web + 2 workers, 1 Rasa", **result}
 
 
 def bot_rate_steps(
-    url: str, db: str, rates: list[int], duration: float, folder: Path, web: Proc
+    url: str, db: str, rates: list[int], duration: float, folder: Path, web: Proc, nlu: Proc
 ) -> list[dict]:
     steps = []
     for i, rate in enumerate(rates):
-        step = bot_rate_step(url, db, rate, duration, 100 + i, folder, web)
+        step = bot_rate_step(url, db, rate, duration, 100 + i, folder, web, nlu=nlu)
         print(json.dumps({"bot": step}), file=sys.stderr)
         steps.append(step)
         if i > 0 and step["latency"].get("p99_ms", float("inf")) > 10_000:
@@ -726,6 +735,8 @@ def against_peer(
                 break
     target = P99_TARGET * 1000
     ours, theirs = best_at_p99(bot_steps, target), best_at_p99(peer_steps, target)
+    parse_cpu = _median_of(bot_steps, "rasa_cpu_ms_per_message")
+    peer_cpu = _median_of(peer_steps, "rasa_cpu_ms_per_message")
     return {
         "p99_target_ms": target,
         "duration_s": duration,
@@ -735,7 +746,20 @@ def against_peer(
         "peer_per_s_at_p99": theirs,
         "ratio": round(ours / theirs, 2) if theirs else None,
         "peer_rss_idle_mb": ctx.get("peer_rss_idle_mb"),
+        # Both stacks parse in one single-threaded Rasa process: at best the bot answers as
+        # many messages as its Rasa parses per second of CPU, the peer as many as it parses
+        # and answers. Their CPU per message bounds the ratio whatever the bot does.
+        "parse_cpu_ms_per_message": parse_cpu,
+        "peer_cpu_ms_per_message": peer_cpu,
+        "ratio_ceiling_one_rasa": round(peer_cpu / parse_cpu, 2)
+        if parse_cpu and peer_cpu
+        else None,
     }
+
+
+def _median_of(steps: list[dict], key: str) -> float | None:
+    values = [s[key] for s in steps if s.get(key) is not None]
+    return round(statistics.median(values), 2) if values else None
 
 
 def fig_nonlu(ctx: dict, bot: BotSetup) -> dict:
