@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -40,18 +41,28 @@ class LostLease(Exception):
     """Another worker took the row over; this worker's work is rolled back."""
 
 
+@dataclass(slots=True)
+class ClaimedBatch:
+    claimed: list[Claimed]
+    events: dict[int, Incoming]  # those that decode
+    parsing: asyncio.Task[dict[int, Parsed]]  # Rasa's answers, asked as soon as claimed
+
+
 class Worker:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.settings = services.settings
         self.retention = RetentionTimer(services)
         self._next_interrupted_check = 0.0
+        self._ahead: ClaimedBatch | None = None  # claimed while the previous batch was handled
 
     async def run(self, stop: asyncio.Event) -> None:
         close_listener = await notify.listen(self.settings.database_url, self.services.wakeup)
         log.info("worker_started", listening=close_listener is not None)
         try:
             await self._loop(stop)
+            if self._ahead is not None:  # claimed already: handled now, not after its lease
+                await self.process_inbox_once(claim_ahead=False)
         finally:
             if close_listener is not None:
                 await close_listener()
@@ -118,7 +129,34 @@ class Worker:
             if await self.process_inbox_once() == 0 and await self.send_outbox_once() == 0:
                 return
 
-    async def process_inbox_once(self) -> int:
+    async def process_inbox_once(self, claim_ahead: bool = True) -> int:
+        """Handle one claimed batch; how many events it held.
+
+        While there is work, the next batch is claimed and its questions go to Rasa before
+        this one is handled, so that Rasa parses the next batch while this worker writes
+        the current one instead of each waiting for the other. The claim keeps one
+        sender's events in order: it skips a sender with an older event still busy.
+        """
+        batch = self._ahead or await self._claim_batch()
+        self._ahead = None
+        if batch is None:
+            return 0
+        try:
+            if claim_ahead:
+                self._ahead = await self._claim_batch()
+        except Exception as exc:  # this batch is claimed: it is handled all the same
+            log.warning("inbox_claim_ahead_failed", error=type(exc).__name__)
+        try:
+            parsed = await batch.parsing
+        except Exception as exc:  # the pipeline then asks the NLU itself, event by event
+            log.warning("parse_ahead_failed", error=type(exc).__name__)
+            parsed = {}
+        remaining = batch.claimed
+        while remaining:
+            remaining = await self._handle_batch(remaining, batch.events, parsed)
+        return len(batch.claimed)
+
+    async def _claim_batch(self) -> ClaimedBatch | None:
         # The claim commits on its own: the attempt is counted even if this process dies
         # while handling (an event that keeps killing workers ends up dead, not looping).
         await self.services.inbox_writer.settled()
@@ -126,12 +164,11 @@ class Worker:
             claimed = await inbox.claim(
                 session, self.settings.worker_batch_size, self.settings.worker_lease_seconds
             )
+        if not claimed:
+            return None
         events = decodable_events(self.services, claimed)
-        parsed = await parse_ahead(self.services, events, command_word)
-        remaining = claimed
-        while remaining:
-            remaining = await self._handle_batch(remaining, events, parsed)
-        return len(claimed)
+        parsing = asyncio.create_task(parse_ahead(self.services, events, command_word))
+        return ClaimedBatch(claimed, events, parsing)
 
     async def _handle_batch(
         self, claimed: list[Claimed], events: dict[int, Incoming], parsed: dict[int, Parsed]

@@ -4,6 +4,7 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,6 +14,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.pipeline import Outcome
 from bot.storage.models import InboxEvent
 from bot.worker import Worker
 from nlu.types import Prediction
@@ -152,3 +154,77 @@ async def test_a_classifier_that_raises_ahead_leaves_the_text_to_the_pipeline(
     assert classifier.texts == ["minimum wage in tak?", "minimum wage in tak?"]
     replies = await replies_to(services, session)
     assert any("minimum daily wage" in reply for reply in replies), replies
+
+
+@pytest.fixture
+async def small_batches(database_url: str) -> AsyncIterator[TestClient]:
+    async with chat_client(database_url, BOT__WORKER__BATCH_SIZE="2") as client:
+        yield client
+
+
+async def test_the_next_batch_is_parsed_while_this_one_is_handled(
+    small_batches: TestClient,
+) -> None:
+    """Rasa parses batch k+1 while the worker writes batch k, each text once."""
+    client = small_batches
+    services = services_of(client)
+    steps: list[str] = []
+
+    class Logging(RecordingClassifier):
+        async def classify(self, text: str, language: str) -> Prediction:
+            steps.append(f"parse {text}")
+            return await super().classify(text, language)
+
+    class LoggingWorker(Worker):
+        def _handled(self, row_id: int, outcome: Outcome, platform: str) -> None:
+            steps.append(f"handled {row_id}")
+            super()._handled(row_id, outcome, platform)
+
+    services.classifier = classifier = Logging("rasa", services.engine)
+    questions = [(session_id(), {"text": f"minimum wage in tak {i}?"}) for i in range(6)]
+    for session, body in questions:
+        assert await chat_post(client, session, **body) == 200
+    await LoggingWorker(services).drain()
+    assert sorted(classifier.texts) == sorted(body["text"] for _, body in questions)
+    # batches of two: the second batch's questions go to Rasa before the first is written
+    assert steps.index("parse minimum wage in tak 2?") < steps.index("handled 1")
+    assert steps.index("parse minimum wage in tak 4?") < steps.index("handled 3")
+    for session, _ in questions:
+        replies = await replies_to(services, session)
+        assert any("minimum daily wage" in reply for reply in replies), replies
+
+
+async def test_one_senders_questions_keep_their_order(small_batches: TestClient) -> None:
+    """The batch claimed ahead never holds a later question of a sender whose earlier one
+    is still being handled."""
+    client = small_batches
+    classifier = recording(client, "rasa")
+    session = session_id()
+    texts = [f"minimum wage in tak {i}?" for i in range(4)]
+    await send(client, [(session, {"text": text}) for text in texts])
+    assert classifier.texts == texts
+    async with services_of(client).db() as db:
+        handled = (
+            (await db.execute(select(InboxEvent.processed_at).order_by(InboxEvent.id)))
+            .scalars()
+            .all()
+        )
+    assert handled == sorted(handled)
+
+
+async def test_a_batch_claimed_ahead_is_handled_before_the_worker_stops(
+    small_batches: TestClient,
+) -> None:
+    client = small_batches
+    recording(client, "rasa")
+    services = services_of(client)
+    for i in range(2):
+        assert await chat_post(client, session_id(), text=f"minimum wage {i}") == 200
+    worker = Worker(services)
+    worker._ahead = await worker._claim_batch()  # as if claimed while a batch was handled
+    stop = asyncio.Event()
+    stop.set()
+    await worker.run(stop)
+    async with services.db() as db:
+        states = (await db.execute(select(InboxEvent.state))).scalars().all()
+    assert states == ["done", "done"]
