@@ -46,6 +46,8 @@ from nlu.types import LANGUAGES, Prediction
 EVAL_DIR = NLU_DIR / "eval"
 REPORT = ROOT / "docs" / "nlu-report.md"
 NOTES = NLU_DIR / "report-notes.md"  # hand-written; appended to the generated report
+# An earlier run's figures kept for the record (both pipelines on the same data), last.
+APPENDIX = NLU_DIR / "report-appendix.md"
 MIN_LATENCY_SAMPLES = 300
 SWEEP_THRESHOLDS = [0.15, 0.2, 0.25, 0.3, 0.35]
 # the bot's defaults (config.yml nlu.urgent_threshold, nlu.urgent_threshold_keywords)
@@ -575,7 +577,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--out", type=Path, default=REPORT)
     parser.add_argument(
-        "--append", type=Path, default=NOTES, help="markdown appended to the report"
+        "--append",
+        type=Path,
+        action="append",
+        help="markdown appended to the report, in order (default: the notes, then the appendix)",
     )
     args = parser.parse_args(argv)
     configs = args.configs or [CONFIG, *sorted((CONFIG.parent / "alternatives").glob("*.yml"))]
@@ -597,8 +602,9 @@ def main(argv: list[str] | None = None) -> None:
         threshold_sweep(KeywordClassifier.from_content(content), folds, args.sweep) if folds else []
     )
     text = render(results, folds, sweep, args.kfold, content, args.eval_dir, evalsets)
-    if args.append and args.append.is_file():
-        text += "\n" + args.append.read_text(encoding="utf-8")
+    for extra in args.append or [NOTES, APPENDIX]:
+        if extra.is_file():
+            text += "\n" + extra.read_text(encoding="utf-8")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
     print(args.out)
