@@ -228,3 +228,15 @@ async def test_a_batch_claimed_ahead_is_handled_before_the_worker_stops(
     async with services.db() as db:
         states = (await db.execute(select(InboxEvent.state))).scalars().all()
     assert states == ["done", "done"]
+
+
+async def test_a_batch_of_one_claims_nothing_ahead(database_url: str) -> None:
+    """A worker that keeps up gets batches of one; a claim ahead would only delay them."""
+    async with chat_client(database_url, BOT__WORKER__BATCH_SIZE="1") as client:
+        recording(client, "rasa")
+        for i in range(2):
+            assert await chat_post(client, session_id(), text=f"minimum wage {i}") == 200
+        worker = Worker(services_of(client))
+        assert await worker.process_inbox_once() == 1
+        assert worker._ahead is None
+        assert await worker.process_inbox_once() == 1
