@@ -240,3 +240,22 @@ async def test_a_batch_of_one_claims_nothing_ahead(database_url: str) -> None:
         assert await worker.process_inbox_once() == 1
         assert worker._ahead is None
         assert await worker.process_inbox_once() == 1
+
+
+async def test_a_parse_ahead_that_fails_leaves_the_texts_to_the_pipeline(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Asking ahead is a shortcut: if it fails (say its database read), the batch is
+    handled at once, each text classified in the pipeline, not left until its lease ends."""
+
+    async def broken(*_args: object) -> dict:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr("bot.worker.parse_ahead", broken)
+    classifier = recording(client, "rasa")
+    session = session_id()
+    await send(client, [(session, {"text": "minimum wage in tak?"})])
+    assert classifier.texts == ["minimum wage in tak?"]
+    assert classifier.connections_in_use == [1]  # asked inside the transaction
+    replies = await replies_to(services_of(client), session)
+    assert any("minimum daily wage" in reply for reply in replies), replies
