@@ -210,13 +210,21 @@ async def latency_sample(url: str, texts: list[str]) -> list[float]:
 
 
 # --- metrics -------------------------------------------------------------------------
+def _urgent_threshold(prediction: Prediction, threshold: float | None) -> float:
+    if threshold is not None:
+        return threshold
+    return URGENT_THRESHOLD if prediction.source == "rasa" else URGENT_THRESHOLD_KEYWORDS
+
+
 def escalations(
     kw: KeywordClassifier,
-    items: list[tuple[str, str]],
+    texts: list[str],
     preds: list[Prediction],
     language: str,
+    threshold: float | None = None,
 ) -> list[bool]:
-    """Whether the bot's urgency rule escalates each held-out message."""
+    """Whether the bot's urgency rule escalates each message: at `threshold`, or by
+    default at the bot's own threshold for whoever ranked it (Rasa or the fallback)."""
     return [
         urgent_intent(
             is_urgent,
@@ -224,10 +232,10 @@ def escalations(
             p.ranking or ((p.intent, p.confidence),),
             normalize(text).text,
             language,
-            URGENT_THRESHOLD if p.source == "rasa" else URGENT_THRESHOLD_KEYWORDS,
+            _urgent_threshold(p, threshold),
         )
         is not None
-        for (text, _), p in zip(items, preds, strict=True)
+        for text, p in zip(texts, preds, strict=True)
     ]
 
 
@@ -296,7 +304,7 @@ def evaluate_config(
             per_language[lang] = score(
                 [i for _, i in items],
                 [p.intent for p in preds],
-                escalations(kw, items, preds, lang),
+                escalations(kw, [t for t, _ in items], preds, lang),
             )
         texts = [normalize(t).text for items in evalsets.values() for t, _ in items]
         latencies.extend(asyncio.run(latency_sample(url, texts)))
@@ -306,7 +314,9 @@ def evaluate_config(
     for lang, items in evalsets.items():
         preds = [kw.predict(normalize(t).text, lang) for t, _ in items]
         keywords[lang] = score(
-            [i for _, i in items], [p.intent for p in preds], escalations(kw, items, preds, lang)
+            [i for _, i in items],
+            [p.intent for p in preds],
+            escalations(kw, [t for t, _ in items], preds, lang),
         )
     return ConfigResult(
         config,
@@ -397,18 +407,7 @@ def threshold_sweep(
         urgent: dict[str, float] = {}
         other: dict[str, float] = {}
         for lang, gold in folds.gold.items():
-            flags = [
-                urgent_intent(
-                    is_urgent,
-                    kw,
-                    p.ranking or ((p.intent, p.confidence),),
-                    normalize(text).text,
-                    lang,
-                    threshold,
-                )
-                is not None
-                for text, p in zip(folds.texts[lang], folds.preds[lang], strict=True)
-            ]
+            flags = escalations(kw, folds.texts[lang], folds.preds[lang], lang, threshold)
             hits = [f for g, f in zip(gold, flags, strict=True) if is_urgent(g)]
             misses = [f for g, f in zip(gold, flags, strict=True) if not is_urgent(g)]
             urgent[lang] = sum(hits) / len(hits) if hits else 0.0
