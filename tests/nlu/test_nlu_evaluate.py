@@ -7,6 +7,7 @@ import pytest
 from nlu.evaluate import (
     FoldPredictions,
     calibration,
+    escalations,
     load_eval,
     percentile,
     score,
@@ -79,3 +80,16 @@ def test_threshold_sweep_applies_the_bots_rule_to_the_fold_predictions() -> None
         0.0,
         0.0,
     )
+
+
+def test_escalations_use_the_bots_threshold_for_whoever_ranked() -> None:
+    """The report's rule is the bot's: 0.25 for Rasa's ranking, 0.35 for the fallback's."""
+    ranking = (("wage_unpaid", 0.6), ("urgent_violence", 0.3))
+    kw = KeywordClassifier.from_content(FIXTURE_CONTENT)
+    by = {
+        source: escalations(
+            kw, ["pay was late"], [Prediction("wage_unpaid", 0.6, ranking, source)], "en"
+        )
+        for source in ("rasa", "keywords")
+    }
+    assert by == {"rasa": [True], "keywords": [False]}
