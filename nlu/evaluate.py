@@ -407,11 +407,11 @@ def threshold_sweep(
         urgent: dict[str, float] = {}
         other: dict[str, float] = {}
         for lang, gold in folds.gold.items():
-            flags = escalations(kw, folds.texts[lang], folds.preds[lang], lang, threshold)
-            hits = [f for g, f in zip(gold, flags, strict=True) if is_urgent(g)]
-            misses = [f for g, f in zip(gold, flags, strict=True) if not is_urgent(g)]
-            urgent[lang] = sum(hits) / len(hits) if hits else 0.0
-            other[lang] = sum(misses) / len(misses) if misses else 0.0
+            preds = folds.preds[lang]
+            flags = escalations(kw, folds.texts[lang], preds, lang, threshold)
+            scored = score(gold, [p.intent for p in preds], flags)
+            urgent[lang] = scored.escalation_recall or 0.0
+            other[lang] = scored.false_escalation_rate or 0.0
         rows.append(ThresholdRow(threshold, urgent, other))
     return rows
 
