@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, not_, or_, select, update
+from sqlalchemy import and_, bindparam, exists, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import metrics
@@ -113,13 +113,21 @@ async def enqueue(
     return Queued(row_id, sent)
 
 
-async def _delivery_waiting(session: AsyncSession, platform: str, recipient: str) -> bool:
-    waiting = select(OutboxMessage.id).where(
-        OutboxMessage.recipient == recipient,
-        OutboxMessage.platform == platform,
-        OutboxMessage.state.in_(("pending", BUSY_STATE)),
+# Built once, run with parameters (bot.storage.leases says why).
+DELIVERY_WAITING = select(
+    exists(
+        select(OutboxMessage.id).where(
+            OutboxMessage.recipient == bindparam("recipient"),
+            OutboxMessage.platform == bindparam("platform"),
+            OutboxMessage.state.in_(("pending", BUSY_STATE)),
+        )
     )
-    return bool(await session.scalar(select(exists(waiting))))
+)
+
+
+async def _delivery_waiting(session: AsyncSession, platform: str, recipient: str) -> bool:
+    parameters = {"recipient": recipient, "platform": platform}
+    return bool(await session.scalar(DELIVERY_WAITING, parameters))
 
 
 def log_sent(

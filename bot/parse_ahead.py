@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from bot import metrics
 from bot.crypto import pseudonym
@@ -53,15 +53,22 @@ def question_text(services: Services, event: Incoming, command_word: CommandWord
     return text
 
 
+# Built once, run with parameters (bot.storage.leases says why).
+MESSAGES_SINCE_BY_SENDER = (
+    select(InboxEvent.sender, func.count())
+    .where(
+        InboxEvent.sender.in_(bindparam("senders", expanding=True)),
+        InboxEvent.received_at >= bindparam("since"),
+    )
+    .group_by(InboxEvent.sender)
+)
+
+
 async def flooding_senders(services: Services, senders: set[str]) -> set[str]:
     """Senders over the per-minute limit: the pipeline answers them without the NLU."""
-    since = utcnow() - timedelta(minutes=1)
+    parameters = {"senders": list(senders), "since": utcnow() - timedelta(minutes=1)}
     async with services.db() as session:
-        rows = await session.execute(
-            select(InboxEvent.sender, func.count())
-            .where(InboxEvent.sender.in_(senders), InboxEvent.received_at >= since)
-            .group_by(InboxEvent.sender)
-        )
+        rows = await session.execute(MESSAGES_SINCE_BY_SENDER, parameters)
     limit = services.settings.max_messages_per_minute
     return {sender for sender, count in rows if count > limit}
 

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import handlers  # registers every handler module (and their command words)
@@ -146,14 +146,21 @@ async def _route(turn: Turn) -> tuple[str, list[Reply]]:
     return await _route_text(turn)
 
 
+# Built once, run with parameters, as every statement of each event (bot.storage.leases).
+MESSAGES_SINCE = select(func.count()).where(
+    InboxEvent.sender == bindparam("sender"),
+    InboxEvent.received_at >= bindparam("since"),
+    InboxEvent.id <= bindparam("up_to"),
+)
+
+
 async def messages_last_minute(turn: Turn) -> int:
-    since = utcnow() - timedelta(minutes=1)
-    query = select(func.count()).where(
-        InboxEvent.sender == turn.contact.pseudonym,
-        InboxEvent.received_at >= since,
-        InboxEvent.id <= turn.inbox_id,
-    )
-    return int(await turn.session.scalar(query) or 0)
+    parameters = {
+        "sender": turn.contact.pseudonym,
+        "since": utcnow() - timedelta(minutes=1),
+        "up_to": turn.inbox_id,
+    }
+    return int(await turn.session.scalar(MESSAGES_SINCE, parameters) or 0)
 
 
 async def _route_text(turn: Turn) -> tuple[str, list[Reply]]:

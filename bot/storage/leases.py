@@ -13,7 +13,21 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Insert, and_, exists, insert, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Insert,
+    Integer,
+    Select,
+    Update,
+    and_,
+    bindparam,
+    exists,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -77,7 +91,7 @@ def upsert(
 
 
 def ready_now(
-    model: QueueModel, busy_state: str, now: datetime, *, reclaim_expired: bool
+    model: QueueModel, busy_state: str, now: datetime | BindParameter, *, reclaim_expired: bool
 ) -> ColumnElement[bool]:
     """Rows due now: pending and available, or (`reclaim_expired`) busy past their lease."""
     ready = and_(model.state == "pending", model.available_at <= now)
@@ -86,15 +100,59 @@ def ready_now(
     return ready
 
 
+# The statements below run for every batch or event, so each is built once, with its
+# values as named parameters: building the claim took 0.6 ms of CPU, and SQLAlchemy then
+# walked the new object again for its cache key. A statement built once keeps its key.
+
+
+@lru_cache(maxsize=4)
+def _any_ready_of(queues: tuple[tuple[QueueModel, str], ...]) -> Select:
+    now = bindparam("now")
+    return select(
+        or_(
+            *(
+                exists(select(model.id).where(ready_now(model, busy, now, reclaim_expired=True)))
+                for model, busy in queues
+            )
+        )
+    )
+
+
 async def any_ready(session: AsyncSession, queues: dict[QueueModel, str]) -> bool:
     """Is a row of any of these queues ({model: its busy state}) due now, or busy past its
     lease? One read: no write lock, no commit, unlike a claim that finds nothing."""
-    now = utcnow()
-    checks = [
-        exists(select(model.id).where(ready_now(model, busy, now, reclaim_expired=True)))
-        for model, busy in queues.items()
-    ]
-    return bool(await session.scalar(select(or_(*checks))))
+    statement = _any_ready_of(tuple(queues.items()))
+    return bool(await session.scalar(statement, {"now": utcnow()}))
+
+
+@lru_cache(maxsize=4)
+def _claim_of(
+    model: QueueModel, busy_state: str, reclaim_expired: bool, in_order_of: str
+) -> Update:
+    ready = ready_now(model, busy_state, bindparam("now"), reclaim_expired=reclaim_expired)
+    older = aliased(model)
+    first_in_line = ~exists(
+        select(older.id).where(
+            getattr(older, in_order_of) == getattr(model, in_order_of),
+            older.id < model.id,
+            older.state.in_(("pending", busy_state)),
+        )
+    )
+    candidates = (
+        select(model.id)
+        .where(ready, first_in_line)
+        .order_by(model.id)
+        .limit(bindparam("batch", type_=Integer))
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    return (
+        update(model)
+        .where(model.id.in_(candidates))
+        .values(state=busy_state, locked_until=bindparam("until"), attempts=model.attempts + 1)
+        .returning(model.id, model.payload_enc)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def claim(
@@ -113,32 +171,9 @@ async def claim(
     order: a row waits while an older row of the same partner is pending or busy.
     """
     now = utcnow()
-    ready = ready_now(model, busy_state, now, reclaim_expired=reclaim_expired)
-    older = aliased(model)
-    first_in_line = ~exists(
-        select(older.id).where(
-            getattr(older, in_order_of) == getattr(model, in_order_of),
-            older.id < model.id,
-            older.state.in_(("pending", busy_state)),
-        )
-    )
-    ready = and_(ready, first_in_line)
-    candidates = (
-        select(model.id)
-        .where(ready)
-        .order_by(model.id)
-        .limit(batch)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
     until = now + timedelta(seconds=lease)
-    result = await session.execute(
-        update(model)
-        .where(model.id.in_(candidates))
-        .values(state=busy_state, locked_until=until, attempts=model.attempts + 1)
-        .returning(model.id, model.payload_enc)
-        .execution_options(synchronize_session=False)
-    )
+    statement = _claim_of(model, busy_state, reclaim_expired, in_order_of)
+    result = await session.execute(statement, {"now": now, "until": until, "batch": batch})
     return sorted(Claimed(row_id, until, payload) for row_id, payload in result.all())
 
 
@@ -149,6 +184,20 @@ async def finish(
     return await finish_many(session, model, [row_id], lease_end, **values)
 
 
+@lru_cache(maxsize=16)
+def _finish_of(model: QueueModel, columns: tuple[str, ...]) -> Update:
+    # An UPDATE reserves its columns' names for its own parameters, hence "new_".
+    return (
+        update(model)
+        .where(
+            model.id.in_(bindparam("row_ids", expanding=True)),
+            model.locked_until == bindparam("lease_end"),
+        )
+        .values(locked_until=None, **{column: bindparam(f"new_{column}") for column in columns})
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def finish_many(
     session: AsyncSession,
     model: QueueModel,
@@ -157,10 +206,9 @@ async def finish_many(
     **values: Any,
 ) -> bool:
     """`finish` for rows of one claim in one statement; False if any lease was lost."""
+    parameters = {f"new_{column}": value for column, value in values.items()}
     result = await session.execute(
-        update(model)
-        .where(model.id.in_(row_ids), model.locked_until == lease_end)
-        .values(locked_until=None, **values)
-        .execution_options(synchronize_session=False)
+        _finish_of(model, tuple(values)),
+        {"row_ids": row_ids, "lease_end": lease_end, **parameters},
     )
     return result.rowcount == len(row_ids)
