@@ -24,14 +24,9 @@ async def contact_for(session: AsyncSession, vault: Vault, key: bytes, event: In
         "address_enc": vault.encrypt_json({"user_id": event.user_id, "address": event.address}),
         "last_seen_at": utcnow(),
     }
-    statement = upsert(
+    return await upsert(
         session, Contact, values, ["platform", "pseudonym"], ["address_enc", "last_seen_at"]
     )
-    # populate_existing: the returned row replaces whatever the session held for it.
-    result = await session.scalars(
-        statement.returning(Contact), execution_options={"populate_existing": True}
-    )
-    return result.one()
 
 
 async def conversation_for(session: AsyncSession, contact: Contact) -> Conversation:

@@ -50,9 +50,8 @@ async def store(db: async_sessionmaker, requests: list[list[dict[str, Any]]]) ->
     within the same transaction counts for the first request that had it."""
     rows = [row for request in requests for row in request]
     async with db.begin() as session:
-        statement = leases.insert_ignoring_duplicates(session, InboxEvent, rows)
-        returning = statement.returning(InboxEvent.platform, InboxEvent.event_id)
-        new = {tuple(key) for key in (await session.execute(returning)).all()}
+        inserted = await leases.insert_new(session, InboxEvent, rows, ("platform", "event_id"))
+        new = {tuple(key) for key in inserted}
         if new and session.bind.dialect.name == "postgresql":
             await session.execute(notify.notify_inbox())
     counts = []

@@ -104,10 +104,10 @@ async def enqueue(
     }
     if sent:
         row.update(state="sent", sent_at=utcnow())
-    statement = leases.insert_ignoring_duplicates(session, OutboxMessage, [row])
-    row_id = (await session.execute(statement.returning(OutboxMessage.id))).scalar()
-    if row_id is None:
+    inserted = await leases.insert_new(session, OutboxMessage, [row], ("id",))
+    if not inserted:
         return None
+    row_id = inserted[0].id
     if sent and conversation_id is not None:
         log_sent(session, vault, conversation_id, sender, replies, recipient.language)
     return Queued(row_id, sent)

@@ -14,7 +14,7 @@ from bot.content import Content
 from bot.crypto import Vault
 from bot.services import Services
 from bot.storage.db import check_schema, create_engine, session_factory
-from bot.storage.leases import insert_ignoring_duplicates
+from bot.storage.leases import insert_new
 from bot.storage.models import Organisation
 from nlu.client import RasaClient
 from nlu.keywords import KeywordClassifier
@@ -53,8 +53,7 @@ async def seed_organisations(session: AsyncSession, content: Content) -> int:
     ]
     if not rows:
         return 0
-    statement = insert_ignoring_duplicates(session, Organisation, rows)
-    return len((await session.execute(statement.returning(Organisation.id))).all())
+    return len(await insert_new(session, Organisation, rows, ("id",)))
 
 
 async def start_services(

@@ -60,10 +60,8 @@ async def subscribe(turn: Turn) -> list[Reply]:
     if topic not in TOPICS:
         return await show_subscriptions(turn)
     await turn.session.flush()  # the contact row must exist before the subscription
-    await turn.session.execute(
-        leases.insert_ignoring_duplicates(
-            turn.session, Subscription, [{"contact_id": turn.contact.id, "topic": topic}]
-        )
+    await leases.insert_new(
+        turn.session, Subscription, [{"contact_id": turn.contact.id, "topic": topic}]
     )
     return [
         Reply(

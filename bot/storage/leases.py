@@ -8,7 +8,7 @@ at a time, which gives the same guarantee.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -18,7 +18,9 @@ from sqlalchemy import (
     ColumnElement,
     Insert,
     Integer,
+    Row,
     Select,
+    Table,
     Update,
     and_,
     bindparam,
@@ -62,32 +64,54 @@ def dialect_insert(dialect: str) -> Callable[..., Any]:
     return sqlite.insert
 
 
-def insert_ignoring_duplicates(session: AsyncSession, model: Any, values: list[dict]) -> Insert:
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    # One row goes in as a single VALUES, which SQLAlchemy compiles once and caches; a
-    # multi-row VALUES has no cache key and is compiled on every call.
-    rows: dict | list[dict] = values[0] if len(values) == 1 else values
+@lru_cache(maxsize=32)
+def _insert_new_of(dialect: str, table: Table, returning: tuple[str, ...]) -> Insert:
     if dialect in ("postgresql", "sqlite"):
-        return dialect_insert(dialect)(model).values(rows).on_conflict_do_nothing()
-    return insert(model).values(rows)
+        statement = dialect_insert(dialect)(table).on_conflict_do_nothing()
+    else:
+        statement = insert(table)
+    if not returning:
+        return statement
+    return statement.returning(*(table.c[column] for column in returning))
+
+
+async def insert_new(
+    session: AsyncSession, model: Any, rows: list[dict], returning: tuple[str, ...] = ()
+) -> Sequence[Row]:
+    """Insert the rows but those whose unique key is taken; the `returning` columns of the
+    rows inserted.
+
+    The statement is built once and the rows go in as parameters: several rows as one
+    executemany, which SQLAlchemy sends as pages of multi-row VALUES from a cached
+    compilation, where a VALUES of the rows themselves had no cache key and was compiled
+    on every call.
+    """
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    statement = _insert_new_of(dialect, model.__table__, returning)
+    result = await session.execute(statement, rows[0] if len(rows) == 1 else rows)
+    return result.all() if returning else []
 
 
 @lru_cache(maxsize=32)
 def _upsert_of(dialect: str, model: Any, keys: tuple[str, ...], update: tuple[str, ...]) -> Insert:
-    # Built once: `excluded` makes a copy of every column of the table (17 for contacts).
     statement = dialect_insert(dialect)(model)
     excluded = statement.excluded
     return statement.on_conflict_do_update(
         index_elements=list(keys), set_={column: getattr(excluded, column) for column in update}
-    )
+    ).returning(model)
 
 
-def upsert(
+async def upsert(
     session: AsyncSession, model: Any, values: dict[str, Any], keys: list[str], update: list[str]
-) -> Insert:
-    """INSERT, or on a conflict on `keys` UPDATE the `update` columns (one statement)."""
+) -> Any:
+    """INSERT, or on a conflict on `keys` UPDATE the `update` columns (one statement); the
+    row as it is now, replacing whatever the session held for it. Built once, as
+    `insert_new`: `excluded` alone makes a copy of every column of the table (17 for
+    contacts)."""
     dialect = session.bind.dialect.name if session.bind else "sqlite"
-    return _upsert_of(dialect, model, tuple(keys), tuple(update)).values(values)
+    statement = _upsert_of(dialect, model, tuple(keys), tuple(update))
+    result = await session.scalars(statement, values, execution_options={"populate_existing": True})
+    return result.one()
 
 
 def ready_now(
