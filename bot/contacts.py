@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crypto import Vault, pseudonym
@@ -29,14 +29,18 @@ async def contact_for(session: AsyncSession, vault: Vault, key: bytes, event: In
     )
 
 
+# Built once, run with parameters (bot.storage.leases says why).
+LATEST_CONVERSATION = (
+    select(Conversation)
+    .where(Conversation.contact_id == bindparam("contact_id"))
+    .order_by(Conversation.id.desc())
+    .limit(1)
+)
+
+
 async def conversation_for(session: AsyncSession, contact: Contact) -> Conversation:
-    query = (
-        select(Conversation)
-        .where(Conversation.contact_id == contact.id)
-        .order_by(Conversation.id.desc())
-        .limit(1)
-    )
-    conversation = (await session.execute(query)).scalar_one_or_none()
+    parameters = {"contact_id": contact.id}
+    conversation = (await session.execute(LATEST_CONVERSATION, parameters)).scalar_one_or_none()
     if conversation is None:
         conversation = Conversation(contact_id=contact.id, handler="bot")
         session.add(conversation)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,8 +19,12 @@ from bot.storage.models import InboxEvent, utcnow
 BUSY_STATE = "processing"  # claimed by a worker, under its lease
 
 
+# dataclasses.asdict would deep-copy the address, which is encoded right away.
+INCOMING_FIELDS = tuple(f.name for f in fields(Incoming))
+
+
 def encode_event(vault: Vault, event: Incoming) -> bytes:
-    data = asdict(event)
+    data = {name: getattr(event, name) for name in INCOMING_FIELDS}
     data["occurred_at"] = event.occurred_at.isoformat()
     return vault.encrypt_json(data)
 

@@ -14,7 +14,7 @@ records how many the platform took (`parts_sent`), so a retry does not repeat th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -47,7 +47,14 @@ def encode_payload(vault: Vault, recipient: Recipient, replies: list[Reply]) -> 
             "address": recipient.address,
             "language": recipient.language,
             "last_seen": recipient.last_seen.isoformat() if recipient.last_seen else None,
-            "replies": [asdict(r) for r in replies],
+            # By hand: dataclasses.asdict deep-copies every field (8 % of a button's CPU).
+            "replies": [
+                {
+                    "text": r.text,
+                    "buttons": [{"label": b.label, "payload": b.payload} for b in r.buttons],
+                }
+                for r in replies
+            ],
         }
     )
 
