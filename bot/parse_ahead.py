@@ -5,52 +5,30 @@ database's write lock: on SQLite every webhook insert waited for it, and the eve
 batch waited for one parse after another. The pipeline uses an answer fetched here only if
 it was for the very text it is about to classify; anything else (a text not fetched, the
 keyword fallback's answers, which depend on the language the pipeline settles on) is
-classified inside the transaction as before.
+classified inside the transaction as before. An answer asked already by this process's
+webhook (bot.parse_early) is taken instead of asking again.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import bindparam, func, select
 
-from bot import metrics
 from bot.crypto import pseudonym
-from bot.messages import EventKind, Incoming
+from bot.messages import Incoming
+from bot.parse_early import PARALLEL_PARSES, CommandWord, question_text, timed_classify
 from bot.services import Services
 from bot.storage.models import InboxEvent, utcnow
-from nlu.normalize import has_words, normalize
 from nlu.types import Prediction
-
-# Rasa parses one message at a time: a short queue keeps each call far from the client's
-# timeout, which would open the circuit breaker for everyone.
-PARALLEL_PARSES = 4
 
 
 @dataclass(frozen=True, slots=True)
 class Parsed:
     text: str  # the normalised text that was classified
     prediction: Prediction
-
-
-# The pipeline's own test of a command word (bot.pipeline.command_word), handed in by the
-# worker: the pipeline imports this module.
-CommandWord = Callable[[str], str | None]
-
-
-def question_text(services: Services, event: Incoming, command_word: CommandWord) -> str | None:
-    """The normalised text the pipeline would send to the NLU, if it looks like a question."""
-    if event.kind is not EventKind.TEXT:
-        return None
-    settings = services.settings
-    text = normalize(event.text, settings.max_text_chars, settings.zawgyi_threshold).text
-    if not has_words(text) or command_word(text) is not None:
-        return None
-    return text
 
 
 # Built once, run with parameters (bot.storage.leases says why).
@@ -80,30 +58,35 @@ async def parse_ahead(
     texts = {
         row_id: text
         for row_id, event in events.items()
-        if (text := question_text(services, event, command_word)) is not None
+        if (text := question_text(services.settings, event, command_word)) is not None
     }
-    if not texts:
-        return {}
+    early = services.early_parses
+    asked: dict[int, asyncio.Task[Prediction]] = {}
+    if early is not None:
+        asked = {
+            row_id: answer
+            for row_id, text in texts.items()
+            if (answer := early.take(events[row_id], text)) is not None
+        }
     key = services.settings.pseudonym_key
-    sender_of = {i: pseudonym(key, events[i].platform, events[i].user_id) for i in texts}
-    flooding = await flooding_senders(services, set(sender_of.values()))
-    texts = {i: text for i, text in texts.items() if sender_of[i] not in flooding}
+    sender_of = {
+        i: pseudonym(key, events[i].platform, events[i].user_id) for i in texts if i not in asked
+    }
+    flooding = await flooding_senders(services, set(sender_of.values())) if sender_of else set()
     gate = asyncio.Semaphore(PARALLEL_PARSES)
 
     async def classify(text: str) -> Prediction:
         async with gate:
-            started = time.perf_counter()
-            prediction = await services.classifier.classify(text, "und")
-            metrics.NLU_LATENCY.labels(prediction.source).observe(time.perf_counter() - started)
-            return prediction
+            return await timed_classify(services.classifier, text)
 
+    for row_id, sender in sender_of.items():
+        if sender not in flooding:
+            asked[row_id] = asyncio.ensure_future(classify(texts[row_id]))
     # A classifier that raises leaves that text to the pipeline, where the failure is
     # recorded on the event's own row instead of stopping the whole batch here.
-    predictions = await asyncio.gather(
-        *(classify(text) for text in texts.values()), return_exceptions=True
-    )
+    predictions = await asyncio.gather(*asked.values(), return_exceptions=True)
     return {
-        row_id: Parsed(text, prediction)
-        for (row_id, text), prediction in zip(texts.items(), predictions, strict=True)
+        row_id: Parsed(texts[row_id], prediction)
+        for row_id, prediction in zip(asked, predictions, strict=True)
         if isinstance(prediction, Prediction) and prediction.source == "rasa"
     }

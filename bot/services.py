@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.content import Content
 from bot.crypto import Vault
 from bot.inbox import InboxWriter
+from bot.parse_early import EarlyParses
 from nlu.keywords import KeywordClassifier
 from nlu.types import IntentClassifier
 
@@ -32,6 +33,8 @@ class Services:
     # process did (bot.storage.notify): an idle worker starts at once, not at its next poll.
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     inbox_writer: InboxWriter = field(init=False)  # the webhooks' group commit
+    # Questions sent to the NLU by the webhook, for the worker of the same process.
+    early_parses: EarlyParses | None = None
 
     def __post_init__(self) -> None:
         self.inbox_writer = InboxWriter(self.db, self.vault, self.settings.pseudonym_key)

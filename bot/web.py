@@ -18,6 +18,8 @@ from bot.console import setup_console
 from bot.crypto import pseudonym
 from bot.logs import get_logger
 from bot.outbox import decode_payload
+from bot.parse_early import EarlyParses
+from bot.pipeline import command_word
 from bot.ratelimit import build_limiter, rate_limit_middleware, secure_headers
 from bot.runtime import start_services, stop_services
 from bot.services import Services
@@ -161,6 +163,7 @@ def create_app(settings: Settings, classifier: IntentClassifier | None = None) -
         stop = asyncio.Event()
         worker_task = None
         if settings.embedded_worker:
+            services.early_parses = EarlyParses(services, command_word)
             worker_task = asyncio.create_task(Worker(services).run(stop))
         log.info("web_started", channels=sorted(services.channels))
         yield
@@ -168,6 +171,8 @@ def create_app(settings: Settings, classifier: IntentClassifier | None = None) -
         if worker_task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await worker_task
+        if services.early_parses is not None:
+            services.early_parses.close()
         await stop_services(services)
 
     app.cleanup_ctx.append(lifecycle)

@@ -41,6 +41,8 @@ def make_webhook(services: Services, channel: Channel) -> web.Handler:
                 reason=rejected.reason,
             )
             return web.json_response({"error": rejected.reason}, status=rejected.status)
+        if services.early_parses is not None:
+            services.early_parses.ask(events)
         # Answer only once the events are stored: a platform that gets no 200 redelivers.
         stored = await services.inbox_writer.accept(events)
         if stored:
