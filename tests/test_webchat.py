@@ -10,8 +10,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
+from bot import pipeline
 from bot.services import Services
-from bot.storage.models import InboxEvent, OutboxMessage
+from bot.storage.models import Contact, InboxEvent, OutboxMessage
 from bot.worker import Worker
 from tests.support import chat_post, replies_to, say, services_of
 
@@ -82,6 +83,22 @@ async def test_language_choice_is_remembered(chat: TestClient) -> None:
     await Worker(services).drain()
     replies = await replies_to(services, session)
     assert services.content.ui("th", "language_set") in replies
+
+
+async def test_a_chosen_language_is_kept_without_guessing(
+    chat: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An English question after choosing Thai is answered in Thai, and the text's
+    language is not even guessed (langdetect is the costliest step of a Latin text)."""
+    session = str(uuid.uuid4())
+    await say(chat, session, payload="lang:th")
+    guessed: list[str] = []
+    monkeypatch.setattr(pipeline, "detect_language", lambda text, *_: guessed.append(text))
+    replies = await say(chat, session, text="what is the minimum wage in tak?")
+    assert guessed == []
+    assert replies
+    async with services_of(chat).db() as db:
+        assert await db.scalar(select(Contact.language)) == "th"
 
 
 async def test_event_stream_sends_replies_in_order(chat: TestClient) -> None:
