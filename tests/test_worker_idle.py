@@ -19,14 +19,14 @@ from bot.messages import EventKind, Incoming
 from bot.services import Services
 from bot.storage.models import InboxEvent, OutboxMessage, utcnow
 from bot.worker import Worker
-from tests.support import services_of
+from tests.support import chat_client, services_of
 from tests.test_outbox_send import queue_reply
 
 
-def button(user_id: str) -> Incoming:
+def button(user_id: str, event_id: str | None = None) -> Incoming:
     return Incoming(
         platform="webchat",
-        event_id=f"idle-{user_id}",
+        event_id=event_id or f"idle-{user_id}",
         user_id=user_id,
         kind=EventKind.POSTBACK,
         payload="menu",
@@ -34,9 +34,11 @@ def button(user_id: str) -> Incoming:
     )
 
 
-async def store_event(services: Services, *, due_in: float, state: str = "pending") -> int:
+async def store_event(
+    services: Services, *, due_in: float, state: str = "pending", event_id: str | None = None
+) -> int:
     """An inbox row put straight into the table: no webhook, so no wake-up."""
-    event = button(f"u{due_in}-{state}")
+    event = button(f"u{due_in}-{state}", event_id)
     values = {
         "platform": event.platform,
         "event_id": event.event_id,
@@ -179,3 +181,37 @@ async def test_interrupted_sends_are_looked_for_on_a_timer_not_every_round(
     finally:
         undo()
     assert (first, second) == (3, 1)  # expire_interrupted's two UPDATEs, then the claim
+
+
+async def test_after_a_batch_the_worker_reads_before_it_claims_again(chat: TestClient) -> None:
+    """One event: one round of claims, not a second round that finds nothing."""
+    services = services_of(chat)
+    poll = services.settings.worker_poll_interval
+    async with running_worker(services):
+        await asyncio.sleep(poll * 2)  # the first round claims without asking
+        writes, undo = queue_writes(services)
+        try:
+            row_id = await store_event(services, due_in=-1.0)
+            services.wakeup.set()  # as the webhook does
+            await wait_until_done(services, row_id)
+            await asyncio.sleep(poll * 3)
+        finally:
+            undo()
+    claims = [w.split(" SET ")[0] for w in writes if "attempts" in w]
+    assert claims == ["UPDATE inbox", "UPDATE outbox"]  # one round: the inbox, then the outbox
+
+
+async def test_a_senders_next_event_is_handled_without_waiting_for_the_poll(
+    database_url: str,
+) -> None:
+    """The second event waits while the first is busy (one sender's events in order);
+    once the first is done, the read after the batch finds it, with a poll of a minute."""
+    async with chat_client(database_url, BOT__WORKER__POLL_INTERVAL_SECONDS="60") as client:
+        services = services_of(client)
+        async with running_worker(services):
+            await asyncio.sleep(0.5)  # the first round: nothing yet, then a minute's wait
+            first = await store_event(services, due_in=-1.0, event_id="first")
+            second = await store_event(services, due_in=-1.0, event_id="second")  # same sender
+            services.wakeup.set()
+            await wait_until_done(services, first)
+            await wait_until_done(services, second, seconds=20.0)
