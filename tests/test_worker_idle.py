@@ -140,16 +140,23 @@ async def wait_until_done(services: Services, row_id: int, seconds: float = 20.0
     raise AssertionError(f"inbox row {row_id} was never handled")
 
 
-async def test_an_idle_worker_claims_nothing(chat: TestClient) -> None:
-    services = services_of(chat)
-    poll = services.settings.worker_poll_interval
+@asynccontextmanager
+async def queue_writes_of_a_settled_worker(services: Services) -> AsyncIterator[list[str]]:
+    """A running worker past its first round (which claims without asking), and the
+    UPDATE statements on the queues from then until the block ends."""
     async with running_worker(services):
-        await asyncio.sleep(poll * 2)  # the first round claims without asking
+        await asyncio.sleep(services.settings.worker_poll_interval * 2)
         writes, undo = queue_writes(services)
         try:
-            await asyncio.sleep(poll * 6)
+            yield writes
         finally:
             undo()
+
+
+async def test_an_idle_worker_claims_nothing(chat: TestClient) -> None:
+    services = services_of(chat)
+    async with queue_writes_of_a_settled_worker(services) as writes:
+        await asyncio.sleep(services.settings.worker_poll_interval * 6)
     assert writes == []
 
 
@@ -186,17 +193,11 @@ async def test_interrupted_sends_are_looked_for_on_a_timer_not_every_round(
 async def test_after_a_batch_the_worker_reads_before_it_claims_again(chat: TestClient) -> None:
     """One event: one round of claims, not a second round that finds nothing."""
     services = services_of(chat)
-    poll = services.settings.worker_poll_interval
-    async with running_worker(services):
-        await asyncio.sleep(poll * 2)  # the first round claims without asking
-        writes, undo = queue_writes(services)
-        try:
-            row_id = await store_event(services, due_in=-1.0)
-            services.wakeup.set()  # as the webhook does
-            await wait_until_done(services, row_id)
-            await asyncio.sleep(poll * 3)
-        finally:
-            undo()
+    async with queue_writes_of_a_settled_worker(services) as writes:
+        row_id = await store_event(services, due_in=-1.0)
+        services.wakeup.set()  # as the webhook does
+        await wait_until_done(services, row_id)
+        await asyncio.sleep(services.settings.worker_poll_interval * 3)
     claims = [w.split(" SET ")[0] for w in writes if "attempts" in w]
     assert claims == ["UPDATE inbox", "UPDATE outbox"]  # one round: the inbox, then the outbox
 
