@@ -8,7 +8,6 @@ and the outbox's idempotency key keeps the reply single.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -21,6 +20,7 @@ from bot.contacts import contact_for, conversation_for, recipient_of
 from bot.messages import EventKind, Incoming, Reply
 from bot.outbox import Queued, enqueue
 from bot.parse_ahead import Parsed
+from bot.parse_early import timed_classify
 from bot.services import Services
 from bot.storage.models import InboxEvent, Message, utcnow
 from handlers.answers import answer_topic
@@ -240,7 +240,4 @@ async def _route_text(turn: Turn) -> tuple[str, list[Reply]]:
 async def _classify(turn: Turn) -> Prediction:
     if turn.parsed is not None and turn.parsed.text == turn.text:
         return turn.parsed.prediction
-    started = time.perf_counter()
-    prediction = await turn.services.classifier.classify(turn.text, turn.language)
-    metrics.NLU_LATENCY.labels(prediction.source).observe(time.perf_counter() - started)
-    return prediction
+    return await timed_classify(turn.services.classifier, turn.text, turn.language)
