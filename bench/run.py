@@ -12,6 +12,7 @@ Figures (each in its own fresh database and processes):
   idle      CPU an idle `bot run` (web + embedded worker, SQLite) spends per second
   growth    latency and memory with 1k/10k/100k contacts and cases in the database
   workers   PostgreSQL: inbox drain with 1 and 2 `bot worker` processes
+  floor     figure nonlu's load through bench.floor: the bot's contract and nothing else
 
 Every process is started here and stopped here; load goes to 127.0.0.1 only, bounded in
 count and time; the load generator (bench.loadgen) is a separate process.
@@ -33,7 +34,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -762,6 +763,66 @@ def _median_of(steps: list[dict], key: str) -> float | None:
     return round(statistics.median(values), 2) if values else None
 
 
+def closed_loop(
+    ctx: dict,
+    url: str,
+    folder: Path,
+    procs: list[Proc],
+    replies: Callable[[list[dict]], dict[str, float]],
+) -> dict:
+    """Buttons as fast as the service accepts them (32 connections), bounded by count and
+    time; `replies(sent)` waits for the replies and gives each one's time by event key."""
+    count = ctx.get("nonlu_messages", 6000)
+    messages = postback_messages(count, sessions=count // 3, salt=300)
+    cpu0 = sum(proc.cpu() for proc in procs)
+    loadgen_cpu0 = children_cpu()
+    with Sampler(*procs):
+        started = time.time()
+        sent = loadgen(
+            "webchat",
+            url,
+            messages,
+            folder,
+            "closed",
+            concurrency=32,
+            duration=ctx.get("nonlu_duration", 10),
+            timeout=30,
+        )
+        loadgen_cpu = children_cpu() - loadgen_cpu0
+        accepted = [r for r in sent if r["status"] == 200]
+        replied = replies(sent)
+    cpu = sum(proc.cpu() for proc in procs) - cpu0
+    sent_times = list(replied.values())
+    accept_span = max(r["t_done"] for r in accepted) - started
+    return {
+        "mode": "closed loop, 32 connections",
+        "accepted": len(accepted),
+        "accepted_per_s": round(len(accepted) / accept_span, 1),
+        "replied": len(sent_times),
+        "replied_per_s": round(len(sent_times) / (max(sent_times) - started), 1),
+        "webhook_latency": summary([r["t_done"] - r["t_send"] for r in accepted]),
+        "rss_max_mb": mb(max(max(proc.samples or [0]) for proc in procs)),
+        "cpu_ms_per_message": round(cpu * 1000 / max(len(sent_times), 1), 2),
+        "loadgen_cpu_ms_per_message": round(loadgen_cpu * 1000 / max(len(sent), 1), 2),
+    }
+
+
+def children_cpu() -> float:
+    """CPU seconds of this process's finished children (the load generator)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def bot_replies(db: str) -> Callable[[list[dict]], dict[str, float]]:
+    def replies(sent: list[dict]) -> dict[str, float]:
+        rows = wait_drained(db, sent, within=240)
+        return {key: row["sent"] for key, row in rows.items() if row["sent"]}
+
+    return replies
+
+
 def fig_nonlu(ctx: dict, bot: BotSetup) -> dict:
     """Postbacks/language switches: NLU behind a counting proxy must see nothing."""
     folder, db = fresh_sqlite(bot, "nonlu")
@@ -772,40 +833,8 @@ def fig_nonlu(ctx: dict, bot: BotSetup) -> dict:
     results = []
     with running(web, proxy):
         wait_http(f"{url}/healthz", 60, web)
-        # Closed loop: as fast as the bot accepts, bounded by count and time.
-        count = ctx.get("nonlu_messages", 6000)
-        messages = postback_messages(count, sessions=count // 3, salt=300)
-        cpu0 = web.cpu()
-        with Sampler(web):
-            started = time.time()
-            sent = loadgen(
-                "webchat",
-                url,
-                messages,
-                folder,
-                "closed",
-                concurrency=32,
-                duration=ctx.get("nonlu_duration", 10),
-                timeout=30,
-            )
-            accepted = [r for r in sent if r["status"] == 200]
-            rows = wait_drained(db, sent, within=240)
-        cpu = web.cpu() - cpu0
-        sent_times = [r["sent"] for r in rows.values() if r["sent"]]
-        accept_span = max(r["t_done"] for r in accepted) - started
-        results.append(
-            {
-                "mode": "closed loop, 32 connections",
-                "accepted": len(accepted),
-                "accepted_per_s": round(len(accepted) / accept_span, 1),
-                "replied": len(sent_times),
-                "replied_per_s": round(len(sent_times) / (max(sent_times) - started), 1),
-                "webhook_latency": summary([r["t_done"] - r["t_send"] for r in accepted]),
-                "rss_max_mb": mb(max(web.samples or [0])),
-                "cpu_ms_per_message": round(cpu * 1000 / max(len(sent_times), 1), 2),
-                "cpu_note": "web + embedded worker in one process (one core at most)",
-            }
-        )
+        loop = closed_loop(ctx, url, folder, [web], bot_replies(db))
+        results.append({**loop, "cpu_note": "web + embedded worker in one process (one core)"})
         # Open loop below saturation: latency to reply.
         rate = ctx.get("nonlu_rate", 30)
         step = bot_rate_step(url, db, rate, 10, 301, folder, web, postbacks=True)
@@ -813,6 +842,68 @@ def fig_nonlu(ctx: dict, bot: BotSetup) -> dict:
     parse_calls = len(parse_log.read_text().splitlines())
     out = {"runs": results, "nlu_calls_seen_by_proxy": parse_calls}
     print(json.dumps({"nonlu": out}, indent=1), file=sys.stderr)
+    return out
+
+
+def start_floor(name: str, database_url: str, folder: Path, role: str) -> tuple[Proc, str]:
+    port = free_port()
+    args = ["--database", database_url, "--port", str(port), "--role", role]
+    proc = spawn(name, [PYTHON, "-m", "bench.floor", *args], {}, folder)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+async def _floor_replies(database_url: str) -> dict[str, float]:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(text("SELECT event_key, stored_at FROM floor_outbox"))
+            return {key: stored_at for key, stored_at in rows.all()}
+    finally:
+        await engine.dispose()
+
+
+def floor_replies(database_url: str) -> Callable[[list[dict]], dict[str, float]]:
+    def replies(sent: list[dict]) -> dict[str, float]:
+        keys = {f"{r['session']}:{r['id']}" for r in sent if r["status"] == 200}
+        deadline = time.monotonic() + 240
+        while True:
+            stored = asyncio.run(_floor_replies(database_url))
+            if keys <= stored.keys() or time.monotonic() > deadline:
+                return {key: at for key, at in stored.items() if key in keys}
+            time.sleep(0.5)
+
+    return replies
+
+
+def fig_floor(ctx: dict, bot: BotSetup) -> dict:
+    """The floor (bench.floor): figure 3's closed loop of buttons through a service that
+    keeps the bot's delivery contract and does nothing else, built from the same parts.
+    SQLite in one process, as the embedded bot (compare `nonlu`); PostgreSQL with one web
+    and two worker processes, as the production layout (compare `workers`)."""
+    runs = []
+    folder = SCRATCH / "floor"
+    shutil.rmtree(folder, ignore_errors=True)
+    db = sqlite_url(folder)
+    floor, url = start_floor("floor", db, folder, "both")
+    with running(floor):
+        wait_http(f"{url}/healthz", 30, floor)
+        loop = closed_loop(ctx, url, folder, [floor], floor_replies(db))
+        runs.append({"layout": "SQLite, one process (web + worker)", **loop})
+    with fresh_postgres(bot, "bench_floor") as (folder, db):
+        web, url = start_floor("floor-web", db, folder, "web")
+        with running(web):
+            wait_http(f"{url}/healthz", 30, web)
+            workers = [start_floor(f"floor-worker{i}", db, folder, "worker")[0] for i in (1, 2)]
+            with running(*workers):
+                for worker in workers:
+                    wait_log(worker, "floor_ready", 30)
+                loop = closed_loop(ctx, url, folder, [web, *workers], floor_replies(db))
+                runs.append({"layout": "PostgreSQL, 1 web + 2 worker processes", **loop})
+    out = {"runs": runs}
+    print(json.dumps({"floor": out}, indent=1), file=sys.stderr)
     return out
 
 
@@ -1239,6 +1330,7 @@ FIGURES = (
     "growth",
     "workers",
     "workers_rasa",
+    "floor",
 )
 
 

@@ -1,51 +1,81 @@
-"""Finding the contact and the open conversation for an incoming event."""
+"""Finding the contacts and their open conversations for incoming events."""
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.crypto import Vault, pseudonym
 from bot.messages import Incoming
 from bot.outbox import Recipient
-from bot.storage.leases import upsert
+from bot.storage.leases import upsert_many
 from bot.storage.models import Contact, Conversation, utcnow
 
+SenderKey = tuple[str, str]  # (platform, user id) of an incoming event
 
-async def contact_for(session: AsyncSession, vault: Vault, key: bytes, event: Incoming) -> Contact:
-    """The contact, created on first contact; locked so one contact's turns run one by one.
 
-    One upsert (which takes the row lock, like SELECT ... FOR UPDATE) instead of a select
-    and an update: the latest address and last-seen time are written either way.
+def sender_of(event: Incoming) -> SenderKey:
+    return event.platform, event.user_id
+
+
+async def contacts_for(
+    session: AsyncSession, vault: Vault, key: bytes, events: list[Incoming]
+) -> dict[SenderKey, Contact]:
+    """The contacts of these events' senders, created on first contact, in one upsert.
+
+    The upsert takes the rows' locks (as SELECT ... FOR UPDATE would), so one contact's
+    turns run one by one; the rows go in pseudonym order, so two transactions that share
+    contacts take their locks in the same order. The latest address and last-seen time are
+    written either way.
     """
-    values = {
-        "platform": event.platform,
-        "pseudonym": pseudonym(key, event.platform, event.user_id),
-        "address_enc": vault.encrypt_json({"user_id": event.user_id, "address": event.address}),
-        "last_seen_at": utcnow(),
-    }
-    return await upsert(
-        session, Contact, values, ["platform", "pseudonym"], ["address_enc", "last_seen_at"]
+    now = utcnow()
+    rows: dict[SenderKey, dict] = {}
+    for event in events:
+        rows[sender_of(event)] = {
+            "platform": event.platform,
+            "pseudonym": pseudonym(key, event.platform, event.user_id),
+            "address_enc": vault.encrypt_json({"user_id": event.user_id, "address": event.address}),
+            "last_seen_at": now,
+        }
+    senders = {(row["platform"], row["pseudonym"]): sender for sender, row in rows.items()}
+    contacts = await upsert_many(
+        session,
+        Contact,
+        sorted(rows.values(), key=lambda row: row["pseudonym"]),
+        ["platform", "pseudonym"],
+        ["address_enc", "last_seen_at"],
     )
+    return {senders[(contact.platform, contact.pseudonym)]: contact for contact in contacts}
 
 
 # Built once, run with parameters (bot.storage.leases says why).
-LATEST_CONVERSATION = (
-    select(Conversation)
-    .where(Conversation.contact_id == bindparam("contact_id"))
-    .order_by(Conversation.id.desc())
-    .limit(1)
+LATEST_CONVERSATIONS = select(Conversation).where(
+    Conversation.id.in_(
+        select(func.max(Conversation.id))
+        .where(Conversation.contact_id.in_(bindparam("contact_ids", expanding=True)))
+        .group_by(Conversation.contact_id)
+    )
 )
 
 
-async def conversation_for(session: AsyncSession, contact: Contact) -> Conversation:
-    parameters = {"contact_id": contact.id}
-    conversation = (await session.execute(LATEST_CONVERSATION, parameters)).scalar_one_or_none()
-    if conversation is None:
-        conversation = Conversation(contact_id=contact.id, handler="bot")
-        session.add(conversation)
-        await session.flush()
-    return conversation
+async def conversations_for(
+    session: AsyncSession, contact_ids: list[int]
+) -> dict[int, Conversation]:
+    """Each contact's latest conversation, by contact id; one is started where none is."""
+    if not contact_ids:
+        return {}
+    found = await session.scalars(LATEST_CONVERSATIONS, {"contact_ids": contact_ids})
+    conversations = {conversation.contact_id: conversation for conversation in found}
+    started = [
+        Conversation(contact_id=contact_id, handler="bot")
+        for contact_id in contact_ids
+        if contact_id not in conversations
+    ]
+    if started:
+        session.add_all(started)
+        await session.flush()  # their ids, for the rows that point to them
+        conversations.update((conversation.contact_id, conversation) for conversation in started)
+    return conversations
 
 
 def recipient_of(vault: Vault, contact: Contact) -> Recipient:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, not_, or_, select, update
+from sqlalchemy import and_, bindparam, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import metrics
@@ -87,6 +87,7 @@ async def enqueue(
     reply_token: str | None = None,
     sender: str = "bot",
     delivered_when_stored: bool = False,
+    waiting: bool | None = None,
 ) -> Queued | None:
     """Add a delivery unless one with the same idempotency key exists; None if it did.
 
@@ -94,11 +95,13 @@ async def enqueue(
     event stream reads sent rows), so it is written already sent, with its message-log
     entry, in the caller's transaction: no outbox claim and no send transaction. Not while
     an older delivery to the same recipient still waits: the stream reads sent rows in id
-    order and would skip it, so this one then queues behind it like any other.
+    order and would skip it, so this one then queues behind it like any other. `waiting`:
+    whether one waits, where the caller read it already (`deliveries_waiting`, for a
+    batch); asked here otherwise.
     """
-    sent = delivered_when_stored and not await _delivery_waiting(
-        session, platform, recipient.pseudonym
-    )
+    if delivered_when_stored and waiting is None:
+        waiting = bool(await deliveries_waiting(session, platform, [recipient.pseudonym]))
+    sent = delivered_when_stored and not waiting
     row: dict[str, Any] = {
         "idempotency_key": key,
         "platform": platform,
@@ -121,20 +124,23 @@ async def enqueue(
 
 
 # Built once, run with parameters (bot.storage.leases says why).
-DELIVERY_WAITING = select(
-    exists(
-        select(OutboxMessage.id).where(
-            OutboxMessage.recipient == bindparam("recipient"),
-            OutboxMessage.platform == bindparam("platform"),
-            OutboxMessage.state.in_(("pending", BUSY_STATE)),
-        )
+DELIVERIES_WAITING = (
+    select(OutboxMessage.recipient)
+    .where(
+        OutboxMessage.platform == bindparam("platform"),
+        OutboxMessage.recipient.in_(bindparam("recipients", expanding=True)),
+        OutboxMessage.state.in_(("pending", BUSY_STATE)),
     )
+    .distinct()
 )
 
 
-async def _delivery_waiting(session: AsyncSession, platform: str, recipient: str) -> bool:
-    parameters = {"recipient": recipient, "platform": platform}
-    return bool(await session.scalar(DELIVERY_WAITING, parameters))
+async def deliveries_waiting(
+    session: AsyncSession, platform: str, recipients: list[str]
+) -> set[str]:
+    """Those of the recipients (pseudonyms) on the platform with a delivery still waiting."""
+    parameters = {"platform": platform, "recipients": recipients}
+    return set(await session.scalars(DELIVERIES_WAITING, parameters))
 
 
 def log_sent(

@@ -16,11 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import handlers  # registers every handler module (and their command words)
 from bot import metrics
-from bot.contacts import contact_for, conversation_for, recipient_of
+from bot.contacts import recipient_of, sender_of
 from bot.messages import EventKind, Incoming, Reply
 from bot.outbox import Queued, enqueue
 from bot.parse_ahead import Parsed
 from bot.parse_early import timed_classify
+from bot.preload import Preloaded, preload
 from bot.services import Services
 from bot.storage.models import InboxEvent, Message, utcnow
 from handlers.answers import answer_topic
@@ -72,16 +73,19 @@ async def handle_event(
     inbox_id: int,
     event: Incoming,
     parsed: Parsed | None = None,
+    preloaded: Preloaded | None = None,
 ) -> Outcome:
-    """Handle one event in the caller's transaction; `parsed`: the NLU's answer asked
-    before the transaction (bot/parse_ahead.py), used if it was for this very text."""
-    settings = services.settings
-    contact = await contact_for(session, services.vault, settings.pseudonym_key, event)
+    """Handle one event in the caller's transaction. `parsed`: the NLU's answer asked
+    before the transaction (bot/parse_ahead.py), used if it was for this very text;
+    `preloaded`: the batch's first reads (bot/preload.py), read here if they miss it."""
+    if preloaded is None or not preloaded.covers(event):
+        preloaded = await preload(services, session, [event])
+    contact = preloaded.contacts[sender_of(event)]
     if event.kind is EventKind.UNFOLLOW:
         contact.active = False
         return Outcome("unfollow", contact.language or "und", 0)
     contact.active = True
-    conversation = await conversation_for(session, contact)
+    conversation = preloaded.conversations[contact.id]
     turn = Turn(
         event=event,
         contact=contact,
@@ -125,6 +129,7 @@ async def handle_event(
             replies=replies,
             reply_token=event.reply_token,
             delivered_when_stored=channel is not None and channel.delivered_when_stored,
+            waiting=(event.platform, contact.pseudonym) in preloaded.waiting,
         )
         return Outcome(kind, turn.language, len(replies), turn.nlu_source, queued)
     return Outcome(kind, turn.language, 0, turn.nlu_source)

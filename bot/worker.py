@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,6 +20,7 @@ from bot.logs import get_logger
 from bot.messages import Delivery, Incoming
 from bot.parse_ahead import Parsed, parse_ahead
 from bot.pipeline import Outcome, command_word, handle_event
+from bot.preload import Preloaded, preload
 from bot.retention import RetentionTimer
 from bot.services import Services
 from bot.storage import leases, notify
@@ -208,8 +210,9 @@ class Worker:
         deadline = time.monotonic() + self.settings.worker_batch_seconds
         try:
             async with self.services.db.begin() as session:
+                preloaded = await preload(self.services, session, list(events_of(claimed, events)))
                 for row in claimed:
-                    event, outcome = await self._handle_in(session, row, events, parsed)
+                    event, outcome = await self._handle_in(session, row, events, parsed, preloaded)
                     handled.append((row.row_id, outcome, event.platform))
                     if time.monotonic() >= deadline:
                         break
@@ -230,17 +233,14 @@ class Worker:
         row: Claimed,
         events: dict[int, Incoming],
         parsed: dict[int, Parsed],
+        preloaded: Preloaded | None = None,
     ) -> tuple[Incoming, Outcome]:
         # An event that did not decode before is decoded here, where its failure is
         # recorded on its own row like any failing event's.
         event = events.get(row.row_id) or inbox.decode_event(self.services.vault, row.payload_enc)
         outcome = await handle_event(
-            self.services, session, row.row_id, event, parsed.get(row.row_id)
+            self.services, session, row.row_id, event, parsed.get(row.row_id), preloaded
         )
-        # Each event starts from the database, as in a transaction of its own (flushed
-        # first: expunging drops any change not yet written).
-        await session.flush()
-        session.expunge_all()
         return event, outcome
 
     async def _mark_done(self, session: AsyncSession, rows: list[Claimed]) -> None:
@@ -394,6 +394,11 @@ async def queue_depths(services: Services) -> dict[tuple[str, str], int]:
     for (name, state), count in depths.items():
         metrics.QUEUE_DEPTH.labels(name, state).set(count)
     return depths
+
+
+def events_of(claimed: list[Claimed], events: dict[int, Incoming]) -> Iterator[Incoming]:
+    """The decoded events of these claimed rows, in order."""
+    return (events[row.row_id] for row in claimed if row.row_id in events)
 
 
 def decodable_events(services: Services, claimed: list[Claimed]) -> dict[int, Incoming]:

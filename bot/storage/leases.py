@@ -101,17 +101,21 @@ def _upsert_of(dialect: str, model: Any, keys: tuple[str, ...], update: tuple[st
     ).returning(model)
 
 
-async def upsert(
-    session: AsyncSession, model: Any, values: dict[str, Any], keys: list[str], update: list[str]
-) -> Any:
-    """INSERT, or on a conflict on `keys` UPDATE the `update` columns (one statement); the
-    row as it is now, replacing whatever the session held for it. Built once, as
-    `insert_new`: `excluded` alone makes a copy of every column of the table (17 for
-    contacts)."""
+async def upsert_many(
+    session: AsyncSession,
+    model: Any,
+    rows: list[dict[str, Any]],
+    keys: list[str],
+    update: list[str],
+) -> list[Any]:
+    """INSERT each row, or on a conflict on `keys` UPDATE its `update` columns: one
+    statement for all the rows. Returns the rows as they are now, replacing whatever the
+    session held for them. Built once, as `insert_new`: `excluded` alone makes a copy of
+    every column of the table (17 for contacts)."""
     dialect = session.bind.dialect.name if session.bind else "sqlite"
     statement = _upsert_of(dialect, model, tuple(keys), tuple(update))
-    result = await session.scalars(statement, values, execution_options={"populate_existing": True})
-    return result.one()
+    result = await session.scalars(statement, rows, execution_options={"populate_existing": True})
+    return list(result.all())
 
 
 def ready_now(

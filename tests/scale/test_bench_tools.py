@@ -58,3 +58,37 @@ def test_peer_project_answers_every_intent_through_a_rule(tmp_path: Path) -> Non
     }
     assert config["pipeline"] == ours["pipeline"]  # the same NLU as the bot's model
     assert config["policies"] == [{"name": "RulePolicy"}]
+
+
+async def test_floor_service_keeps_the_delivery_contract(tmp_path: Path) -> None:
+    """bench.floor stores an event before its 200, a redelivery once, and one reply each."""
+    from aiohttp import web
+    from aiohttp.test_utils import TestClient, TestServer
+    from sqlalchemy import select
+
+    from bench.floor import Floor, floor_inbox, floor_outbox, metadata
+    from bot.storage.db import create_engine
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/floor.db")
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    floor = Floor(engine)
+    app = web.Application()
+    app.router.add_post("/chat/messages", floor.webhook)
+    async with TestClient(TestServer(app)) as client:
+        for body in (
+            {"session": "s1", "id": "1", "payload": "menu"},
+            {"session": "s1", "id": "1", "payload": "menu"},  # redelivered
+            {"session": "s2", "id": "1", "text": "hello"},
+        ):
+            assert (await client.post("/chat/messages", json=body)).status == 200
+        assert (await client.post("/chat/messages", data=b"{not json")).status == 400
+    async with engine.connect() as conn:
+        assert (await conn.execute(select(floor_inbox.c.state))).scalars().all() == ["pending"] * 2
+    assert await floor.handle_batch() == 2
+    assert await floor.handle_batch() == 0
+    async with engine.connect() as conn:
+        replies = (await conn.execute(select(floor_outbox.c.event_key))).scalars().all()
+        states = (await conn.execute(select(floor_inbox.c.state))).scalars().all()
+    await engine.dispose()
+    assert sorted(replies) == ["s1:1", "s2:1"] and states == ["done", "done"]
