@@ -69,10 +69,54 @@ def decode_payload(vault: Vault, token: bytes) -> dict[str, Any]:
     return data
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Queued:
-    outbox_id: int
+    # None while the row waits in `Deliveries`, and after if its key was taken already.
+    outbox_id: int | None
     sent: bool  # written already delivered (see `enqueue`)
+
+
+@dataclass(frozen=True, slots=True)
+class SentLog:
+    """The message-log entry of a delivery written already sent (`log_sent`'s values)."""
+
+    conversation_id: int
+    sender: str
+    replies: Sequence[Reply]
+    language: str
+
+
+class Deliveries:
+    """Deliveries added while a batch of events is handled, stored together at its end.
+
+    One INSERT for all of them: stored one by one, each was a statement of its own and
+    made SQLAlchemy flush the event's other rows first, one more statement each. Ids and
+    message-log entries come when `store` runs, in the same transaction, before the commit.
+    """
+
+    def __init__(self, vault: Vault) -> None:
+        self.vault = vault
+        self._waiting: list[tuple[dict[str, Any], Queued, SentLog | None]] = []
+
+    def add(self, row: dict[str, Any], sent: bool, log: SentLog | None) -> Queued:
+        queued = Queued(None, sent)
+        self._waiting.append((row, queued, log))
+        return queued
+
+    async def store(self, session: AsyncSession) -> list[SentLog]:
+        """Insert them; the message-log entries owed for those stored already sent."""
+        if not self._waiting:
+            return []
+        rows = [row for row, _, _ in self._waiting]
+        inserted = await leases.insert_new(session, OutboxMessage, rows, ("id", "idempotency_key"))
+        ids = {key: row_id for row_id, key in inserted}
+        owed = []
+        for row, queued, log in self._waiting:
+            queued.outbox_id = ids.get(row["idempotency_key"])
+            if queued.outbox_id is not None and log is not None:
+                owed.append(log)
+        self._waiting = []
+        return owed
 
 
 async def enqueue(
@@ -88,6 +132,7 @@ async def enqueue(
     sender: str = "bot",
     delivered_when_stored: bool = False,
     waiting: bool | None = None,
+    deliveries: Deliveries | None = None,
 ) -> Queued | None:
     """Add a delivery unless one with the same idempotency key exists; None if it did.
 
@@ -97,7 +142,8 @@ async def enqueue(
     an older delivery to the same recipient still waits: the stream reads sent rows in id
     order and would skip it, so this one then queues behind it like any other. `waiting`:
     whether one waits, where the caller read it already (`deliveries_waiting`, for a
-    batch); asked here otherwise.
+    batch); asked here otherwise. `deliveries`: the row joins them, to be stored with the
+    others of the batch (its `Queued` gets its id then).
     """
     if delivered_when_stored and waiting is None:
         waiting = bool(await deliveries_waiting(session, platform, [recipient.pseudonym]))
@@ -112,15 +158,18 @@ async def enqueue(
         "reply_token": reply_token,
         "sender": sender,
     }
+    log = None
     if sent:
         row.update(state="sent", sent_at=utcnow())
-    inserted = await leases.insert_new(session, OutboxMessage, [row], ("id",))
-    if not inserted:
-        return None
-    row_id = inserted[0].id
-    if sent and conversation_id is not None:
-        log_sent(session, vault, conversation_id, sender, replies, recipient.language)
-    return Queued(row_id, sent)
+        if conversation_id is not None:
+            log = SentLog(conversation_id, sender, replies, recipient.language)
+    own = Deliveries(vault) if deliveries is None else deliveries
+    queued = own.add(row, sent, log)
+    if deliveries is not None:
+        return queued
+    for owed in await own.store(session):
+        log_sent(session, vault, owed)
+    return queued if queued.outbox_id is not None else None
 
 
 # Built once, run with parameters (bot.storage.leases says why).
@@ -143,25 +192,19 @@ async def deliveries_waiting(
     return set(await session.scalars(DELIVERIES_WAITING, parameters))
 
 
-def log_sent(
-    session: AsyncSession,
-    vault: Vault,
-    conversation_id: int,
-    sender: str,
-    replies: Sequence[Reply],
-    language: str,
-) -> None:
+def sent_message(vault: Vault, log: SentLog) -> dict[str, Any]:
     """The conversation's record of a delivered reply (what the console shows)."""
-    text = "\n\n".join(r.text for r in replies)
-    session.add(
-        Message(
-            conversation_id=conversation_id,
-            direction="out",
-            sender=sender,
-            text_enc=vault.encrypt_text(text),
-            language=language,
-        )
-    )
+    return {
+        "conversation_id": log.conversation_id,
+        "direction": "out",
+        "sender": log.sender,
+        "text_enc": vault.encrypt_text("\n\n".join(r.text for r in log.replies)),
+        "language": log.language,
+    }
+
+
+def log_sent(session: AsyncSession, vault: Vault, log: SentLog) -> None:
+    session.add(Message(**sent_message(vault, log)))
 
 
 async def expire_interrupted(session: AsyncSession, idempotent_platforms: set[str]) -> int:

@@ -16,14 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import handlers  # registers every handler module (and their command words)
 from bot import metrics
+from bot.batch import Batch, start_batch
 from bot.contacts import recipient_of, sender_of
 from bot.messages import EventKind, Incoming, Reply
 from bot.outbox import Queued, enqueue
 from bot.parse_ahead import Parsed
 from bot.parse_early import timed_classify
-from bot.preload import Preloaded, preload
 from bot.services import Services
-from bot.storage.models import InboxEvent, Message, utcnow
+from bot.storage.models import InboxEvent, utcnow
 from handlers.answers import answer_topic
 from handlers.base import (
     INTENT_HANDLERS,
@@ -73,19 +73,35 @@ async def handle_event(
     inbox_id: int,
     event: Incoming,
     parsed: Parsed | None = None,
-    preloaded: Preloaded | None = None,
+    batch: Batch | None = None,
 ) -> Outcome:
     """Handle one event in the caller's transaction. `parsed`: the NLU's answer asked
     before the transaction (bot/parse_ahead.py), used if it was for this very text;
-    `preloaded`: the batch's first reads (bot/preload.py), read here if they miss it."""
-    if preloaded is None or not preloaded.covers(event):
-        preloaded = await preload(services, session, [event])
-    contact = preloaded.contacts[sender_of(event)]
+    `batch`: what the events handled in this transaction share (bot/batch.py), which the
+    caller finishes after the last; without one (or one without this event), the event
+    is a batch of its own."""
+    if batch is not None and batch.covers(event):
+        return await _handle(services, session, inbox_id, event, parsed, batch)
+    own = await start_batch(services, session, [event])
+    outcome = await _handle(services, session, inbox_id, event, parsed, own)
+    await own.finish(session)
+    return outcome
+
+
+async def _handle(
+    services: Services,
+    session: AsyncSession,
+    inbox_id: int,
+    event: Incoming,
+    parsed: Parsed | None,
+    batch: Batch,
+) -> Outcome:
+    contact = batch.contacts[sender_of(event)]
     if event.kind is EventKind.UNFOLLOW:
         contact.active = False
         return Outcome("unfollow", contact.language or "und", 0)
     contact.active = True
-    conversation = preloaded.conversations[contact.id]
+    conversation = batch.conversations[contact.id]
     turn = Turn(
         event=event,
         contact=contact,
@@ -98,15 +114,15 @@ async def handle_event(
     )
     kind, replies = await _route(turn)
     if not turn.erased:
-        session.add(
-            Message(
-                conversation_id=conversation.id,
-                direction="in",
-                sender="user",
-                text_enc=services.vault.encrypt_text(turn.text) if turn.text else None,
-                intent=turn.intent,
-                language=turn.language,
-            )
+        batch.log_message(
+            {
+                "conversation_id": conversation.id,
+                "direction": "in",
+                "sender": "user",
+                "text_enc": services.vault.encrypt_text(turn.text) if turn.text else None,
+                "intent": turn.intent,
+                "language": turn.language,
+            }
         )
     if replies:
         if turn.notices:
@@ -129,7 +145,8 @@ async def handle_event(
             replies=replies,
             reply_token=event.reply_token,
             delivered_when_stored=channel is not None and channel.delivered_when_stored,
-            waiting=(event.platform, contact.pseudonym) in preloaded.waiting,
+            waiting=(event.platform, contact.pseudonym) in batch.waiting,
+            deliveries=batch.deliveries,
         )
         return Outcome(kind, turn.language, len(replies), turn.nlu_source, queued)
     return Outcome(kind, turn.language, 0, turn.nlu_source)

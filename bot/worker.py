@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import inbox, metrics, outbox
+from bot.batch import Batch, start_batch
 from bot.broadcasts import send_due_broadcasts
 from bot.channels.base import SendResult
 from bot.console.reroute import reroute_unclaimed
@@ -20,7 +21,6 @@ from bot.logs import get_logger
 from bot.messages import Delivery, Incoming
 from bot.parse_ahead import Parsed, parse_ahead
 from bot.pipeline import Outcome, command_word, handle_event
-from bot.preload import Preloaded, preload
 from bot.retention import RetentionTimer
 from bot.services import Services
 from bot.storage import leases, notify
@@ -210,12 +210,13 @@ class Worker:
         deadline = time.monotonic() + self.settings.worker_batch_seconds
         try:
             async with self.services.db.begin() as session:
-                preloaded = await preload(self.services, session, list(events_of(claimed, events)))
+                batch = await start_batch(self.services, session, list(events_of(claimed, events)))
                 for row in claimed:
-                    event, outcome = await self._handle_in(session, row, events, parsed, preloaded)
+                    event, outcome = await self._handle_in(session, row, events, parsed, batch)
                     handled.append((row.row_id, outcome, event.platform))
                     if time.monotonic() >= deadline:
                         break
+                await batch.finish(session)
                 await self._mark_done(session, claimed[: len(handled)])
         except Exception as exc:
             taken = claimed[: len(handled) + 1]
@@ -233,13 +234,13 @@ class Worker:
         row: Claimed,
         events: dict[int, Incoming],
         parsed: dict[int, Parsed],
-        preloaded: Preloaded | None = None,
+        batch: Batch | None = None,
     ) -> tuple[Incoming, Outcome]:
         # An event that did not decode before is decoded here, where its failure is
         # recorded on its own row like any failing event's.
         event = events.get(row.row_id) or inbox.decode_event(self.services.vault, row.payload_enc)
         outcome = await handle_event(
-            self.services, session, row.row_id, event, parsed.get(row.row_id), preloaded
+            self.services, session, row.row_id, event, parsed.get(row.row_id), batch
         )
         return event, outcome
 
@@ -280,8 +281,9 @@ class Worker:
         metrics.MESSAGES_HANDLED.labels(platform, outcome.language, outcome.kind).inc()
         # `nlu` tells, per message, whether Rasa or the keyword fallback answered.
         log.info("inbox_event_handled", inbox_id=row_id, kind=outcome.kind, nlu=outcome.nlu_source)
-        if outcome.queued is not None and outcome.queued.sent:
-            log.info("outbox_sent", outbox_id=outcome.queued.outbox_id, platform=platform)
+        queued = outcome.queued
+        if queued is not None and queued.sent and queued.outbox_id is not None:
+            log.info("outbox_sent", outbox_id=queued.outbox_id, platform=platform)
             metrics.MESSAGES_OUT.labels(platform, outcome.language, "bot").inc()
 
     async def send_outbox_once(self) -> int:
@@ -334,14 +336,10 @@ class Worker:
                 await outbox.mark_sent(session, row_id, lease_end)
                 log.info("outbox_sent", outbox_id=row_id, platform=delivery.platform)
                 if conversation_id is not None:
-                    outbox.log_sent(
-                        session,
-                        vault,
-                        conversation_id,
-                        delivery.sender,
-                        delivery.replies,
-                        delivery.language,
+                    sent = outbox.SentLog(
+                        conversation_id, delivery.sender, delivery.replies, delivery.language
                     )
+                    outbox.log_sent(session, vault, sent)
                 metrics.MESSAGES_OUT.labels(
                     delivery.platform, delivery.language, delivery.sender
                 ).inc()

@@ -1,0 +1,93 @@
+"""A claimed batch is handled with a fixed number of statements, whatever its size: the
+first reads and the writes are done once for all its events (bot/batch.py). Each event
+still gets exactly one reply, and its conversation logs the question before the answer.
+On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp.test_utils import TestClient
+from sqlalchemy import event, func, select
+
+from bot.inbox import InboxWriter
+from bot.messages import EventKind, Incoming
+from bot.services import Services
+from bot.storage.models import Conversation, InboxEvent, Message, OutboxMessage, utcnow
+from bot.worker import Worker
+from tests.support import chat_client, services_of
+
+USERS = [f"batch-{n}" for n in range(12)]
+
+
+@pytest.fixture
+async def chat_one_transaction(database_url: str) -> AsyncIterator[TestClient]:
+    # However slow the machine, a batch is handled in one transaction (the split after
+    # `worker.batch_seconds` would add statements of its own).
+    async with chat_client(database_url, BOT__WORKER__BATCH_SECONDS="60") as client:
+        yield client
+
+
+def button(user_id: str, payload: str) -> Incoming:
+    return Incoming(
+        platform="webchat",
+        event_id=uuid.uuid4().hex,
+        user_id=user_id,
+        kind=EventKind.POSTBACK,
+        payload=payload,
+        occurred_at=utcnow(),
+    )
+
+
+async def drained_statements(services: Services, users: list[str], payload: str) -> int:
+    """One button from each user, stored together; the statements of the drain."""
+    writer = InboxWriter(services.db, services.vault, services.settings.pseudonym_key)
+    await asyncio.gather(*(writer.accept([button(user, payload)]) for user in users))
+    statements = 0
+
+    def on_execute(*_args: object) -> None:
+        nonlocal statements
+        statements += 1
+
+    event.listen(services.engine.sync_engine, "before_cursor_execute", on_execute)
+    try:
+        await Worker(services).drain()
+    finally:
+        event.remove(services.engine.sync_engine, "before_cursor_execute", on_execute)
+    return statements
+
+
+async def test_a_batch_of_twelve_costs_the_statements_of_a_batch_of_four(
+    chat_one_transaction: TestClient,
+) -> None:
+    services = services_of(chat_one_transaction)
+    await drained_statements(services, USERS, "menu")  # first contact: conversations start
+    for_four = await drained_statements(services, USERS[:4], "menu")
+    for_twelve = await drained_statements(services, USERS, "menu")
+    assert for_four == for_twelve
+
+    async with services.db() as session:
+        handled = await session.scalar(select(func.count()).select_from(InboxEvent))
+        replies = await session.scalar(select(func.count()).select_from(OutboxMessage))
+        keys = await session.scalar(
+            select(func.count(func.distinct(OutboxMessage.idempotency_key)))
+        )
+        conversations = (await session.scalars(select(Conversation.id))).all()
+        logs = [
+            (
+                await session.scalars(
+                    select(Message.direction)
+                    .where(Message.conversation_id == conversation)
+                    .order_by(Message.id)
+                )
+            ).all()
+            for conversation in conversations
+        ]
+    assert handled == replies == keys == 28
+    assert len(conversations) == 12
+    # 3 buttons from the first four people, 2 from the others: question, answer, in order.
+    assert sorted(len(log) for log in logs) == [4] * 8 + [6] * 4
+    assert all(log == ["in", "out"] * (len(log) // 2) for log in logs)
