@@ -157,12 +157,14 @@ async def enqueue(
         "payload_enc": encode_payload(vault, recipient, replies),
         "reply_token": reply_token,
         "sender": sender,
+        # Every row names the same columns: an executemany takes its columns from the
+        # first row and would drop these from the others.
+        "state": "sent" if sent else "pending",
+        "sent_at": utcnow() if sent else None,
     }
     log = None
-    if sent:
-        row.update(state="sent", sent_at=utcnow())
-        if conversation_id is not None:
-            log = SentLog(conversation_id, sender, replies, recipient.language)
+    if sent and conversation_id is not None:
+        log = SentLog(conversation_id, sender, replies, recipient.language)
     own = Deliveries(vault) if deliveries is None else deliveries
     queued = own.add(row, sent, log)
     if deliveries is not None:
@@ -199,6 +201,7 @@ def sent_message(vault: Vault, log: SentLog) -> dict[str, Any]:
         "direction": "out",
         "sender": log.sender,
         "text_enc": vault.encrypt_text("\n\n".join(r.text for r in log.replies)),
+        "intent": None,  # the same columns as an incoming message's: one executemany
         "language": log.language,
     }
 

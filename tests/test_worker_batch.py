@@ -13,8 +13,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import event, func, select
 
+from bot.crypto import pseudonym
 from bot.inbox import InboxWriter
-from bot.messages import EventKind, Incoming
+from bot.messages import EventKind, Incoming, Reply
+from bot.outbox import Recipient, enqueue
 from bot.services import Services
 from bot.storage.models import Conversation, InboxEvent, Message, OutboxMessage, utcnow
 from bot.worker import Worker
@@ -91,3 +93,38 @@ async def test_a_batch_of_twelve_costs_the_statements_of_a_batch_of_four(
     # 3 buttons from the first four people, 2 from the others: question, answer, in order.
     assert sorted(len(log) for log in logs) == [4] * 8 + [6] * 4
     assert all(log == ["in", "out"] * (len(log) // 2) for log in logs)
+
+
+async def test_a_reply_behind_a_waiting_delivery_waits_and_the_others_of_its_batch_are_sent(
+    chat_one_transaction: TestClient,
+) -> None:
+    """The batch's outbox rows go in as one executemany, the waiting one first."""
+    services = services_of(chat_one_transaction)
+    key = services.settings.pseudonym_key
+    users = USERS[:4]
+    recipients = [pseudonym(key, "webchat", user) for user in users]
+    async with services.db.begin() as session:
+        earlier = Recipient(recipients[0], users[0], {}, "en", contact_id=None)
+        await enqueue(
+            session,
+            services.vault,
+            key="earlier",
+            platform="webchat",
+            recipient=earlier,
+            conversation_id=None,
+            replies=[Reply("An earlier reply, still waiting.")],
+        )
+    writer = InboxWriter(services.db, services.vault, key)
+    for user in users:  # in this order: the waiting person's reply comes first
+        await writer.accept([button(user, "menu")])
+    assert await Worker(services).process_inbox_once() == len(users)
+
+    async with services.db() as session:
+        rows = (await session.execute(select(OutboxMessage.recipient, OutboxMessage.state))).all()
+        logged = await session.scalar(
+            select(func.count()).select_from(Message).where(Message.direction == "out")
+        )
+    states = {recipient: sorted(s for r, s in rows if r == recipient) for recipient in recipients}
+    assert states[recipients[0]] == ["pending", "pending"]
+    assert all(states[recipient] == ["sent"] for recipient in recipients[1:])
+    assert logged == len(users) - 1  # a reply is logged once delivered
