@@ -13,20 +13,37 @@ contact changes) are flushed together. The claim takes at most one event per sen
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.contacts import SenderKey, contacts_for, conversations_for, sender_of
 from bot.messages import EventKind, Incoming
 from bot.outbox import Deliveries, deliveries_waiting, sent_message
 from bot.services import Services
-from bot.storage.models import Contact, Conversation, Message
+from bot.storage.models import Contact, Conversation, InboxEvent, Message, utcnow
 
 # The message log's rows need no ids back: one executemany, where ORM objects went in one
 # INSERT ... RETURNING each on SQLite.
 INSERT_MESSAGES = insert(Message)
+
+# For each text event: its sender's events received in the last minute, up to this one (the
+# flood limit counts them; one statement for the batch instead of one each).
+_older = aliased(InboxEvent)
+RECENT_MESSAGES = select(
+    InboxEvent.id,
+    select(func.count())
+    .where(
+        _older.sender == InboxEvent.sender,
+        _older.received_at >= bindparam("since"),
+        _older.id <= InboxEvent.id,
+    )
+    .correlate(InboxEvent)
+    .scalar_subquery(),
+).where(InboxEvent.id.in_(bindparam("ids", expanding=True)))
 
 
 @dataclass(slots=True)
@@ -34,6 +51,7 @@ class Batch:
     contacts: dict[SenderKey, Contact]
     conversations: dict[int, Conversation]  # by contact id; none for an unfollow
     waiting: set[tuple[str, str]]  # (platform, pseudonym) with a delivery still waiting
+    recent: dict[int, int]  # by inbox id, for text events: see RECENT_MESSAGES
     deliveries: Deliveries = field(repr=False)
     messages: list[dict[str, Any]] = field(default_factory=list, repr=False)  # to log
 
@@ -55,11 +73,19 @@ class Batch:
             await session.execute(INSERT_MESSAGES, rows)
 
 
-async def start_batch(services: Services, session: AsyncSession, events: list[Incoming]) -> Batch:
-    """In the handling transaction, before the events' handlers run."""
+async def start_batch(
+    services: Services, session: AsyncSession, events: list[tuple[int, Incoming]]
+) -> Batch:
+    """In the handling transaction, before the events' handlers run; `events` by inbox id."""
     settings = services.settings
-    contacts = await contacts_for(session, services.vault, settings.pseudonym_key, events)
-    talking = [event for event in events if event.kind is not EventKind.UNFOLLOW]
+    incoming = [event for _, event in events]
+    contacts = await contacts_for(session, services.vault, settings.pseudonym_key, incoming)
+    talking = [event for event in incoming if event.kind is not EventKind.UNFOLLOW]
+    texts = [inbox_id for inbox_id, event in events if event.kind is EventKind.TEXT]
+    recent: dict[int, int] = {}
+    if texts:
+        parameters = {"ids": texts, "since": utcnow() - timedelta(minutes=1)}
+        recent.update((await session.execute(RECENT_MESSAGES, parameters)).tuples().all())
     conversations = await conversations_for(
         session, [contacts[sender_of(event)].id for event in talking]
     )
@@ -71,4 +97,4 @@ async def start_batch(services: Services, session: AsyncSession, events: list[In
             recipients = [contacts[sender].pseudonym for sender in senders]
             found = await deliveries_waiting(session, platform, recipients)
             waiting.update((platform, recipient) for recipient in found)
-    return Batch(contacts, conversations, waiting, Deliveries(services.vault))
+    return Batch(contacts, conversations, waiting, recent, Deliveries(services.vault))

@@ -9,9 +9,7 @@ and the outbox's idempotency key keeps the reply single.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import timedelta
 
-from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import handlers  # registers every handler module (and their command words)
@@ -23,7 +21,6 @@ from bot.outbox import Queued, enqueue
 from bot.parse_ahead import Parsed
 from bot.parse_early import timed_classify
 from bot.services import Services
-from bot.storage.models import InboxEvent, utcnow
 from handlers.answers import answer_topic
 from handlers.base import (
     INTENT_HANDLERS,
@@ -82,7 +79,7 @@ async def handle_event(
     is a batch of its own."""
     if batch is not None and batch.covers(event):
         return await _handle(services, session, inbox_id, event, parsed, batch)
-    own = await start_batch(services, session, [event])
+    own = await start_batch(services, session, [(inbox_id, event)])
     outcome = await _handle(services, session, inbox_id, event, parsed, own)
     await own.finish(session)
     return outcome
@@ -111,6 +108,7 @@ async def _handle(
         language=contact.language or "en",
         inbox_id=inbox_id,
         parsed=parsed,
+        recent_messages=batch.recent.get(inbox_id, 0),
     )
     kind, replies = await _route(turn)
     if not turn.erased:
@@ -168,23 +166,6 @@ async def _route(turn: Turn) -> tuple[str, list[Reply]]:
     return await _route_text(turn)
 
 
-# Built once, run with parameters, as every statement of each event (bot.storage.leases).
-MESSAGES_SINCE = select(func.count()).where(
-    InboxEvent.sender == bindparam("sender"),
-    InboxEvent.received_at >= bindparam("since"),
-    InboxEvent.id <= bindparam("up_to"),
-)
-
-
-async def messages_last_minute(turn: Turn) -> int:
-    parameters = {
-        "sender": turn.contact.pseudonym,
-        "since": utcnow() - timedelta(minutes=1),
-        "up_to": turn.inbox_id,
-    }
-    return int(await turn.session.scalar(MESSAGES_SINCE, parameters) or 0)
-
-
 async def _route_text(turn: Turn) -> tuple[str, list[Reply]]:
     settings = turn.services.settings
     normalized = normalize(turn.event.text, settings.max_text_chars, settings.zawgyi_threshold)
@@ -230,7 +211,7 @@ async def _route_text(turn: Turn) -> tuple[str, list[Reply]]:
         if urgent is not None:
             return "urgent", urgent
         return "flow", await flow_handler(turn)
-    recent = await messages_last_minute(turn)
+    recent = turn.recent_messages
     limit = settings.max_messages_per_minute
     if recent > limit:
         # A flood is answered once per minute, without the NLU; the keyword safety net

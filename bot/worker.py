@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -210,7 +209,7 @@ class Worker:
         deadline = time.monotonic() + self.settings.worker_batch_seconds
         try:
             async with self.services.db.begin() as session:
-                batch = await start_batch(self.services, session, list(events_of(claimed, events)))
+                batch = await start_batch(self.services, session, events_of(claimed, events))
                 for row in claimed:
                     event, outcome = await self._handle_in(session, row, events, parsed, batch)
                     handled.append((row.row_id, outcome, event.platform))
@@ -394,9 +393,9 @@ async def queue_depths(services: Services) -> dict[tuple[str, str], int]:
     return depths
 
 
-def events_of(claimed: list[Claimed], events: dict[int, Incoming]) -> Iterator[Incoming]:
-    """The decoded events of these claimed rows, in order."""
-    return (events[row.row_id] for row in claimed if row.row_id in events)
+def events_of(claimed: list[Claimed], events: dict[int, Incoming]) -> list[tuple[int, Incoming]]:
+    """The decoded events of these claimed rows, in order, with their inbox ids."""
+    return [(row.row_id, events[row.row_id]) for row in claimed if row.row_id in events]
 
 
 def decodable_events(services: Services, claimed: list[Claimed]) -> dict[int, Incoming]:

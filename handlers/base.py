@@ -36,6 +36,7 @@ class Turn:
     ranking: tuple[tuple[str, float], ...] = ()
     nlu_source: str | None = None  # "rasa" or "keywords" (fallback) when the NLU was asked
     parsed: Parsed | None = None  # the NLU's answer asked before the transaction, if any
+    recent_messages: int = 0  # the sender's messages in the last minute, this one included
     notices: list[str] = field(default_factory=list)  # ui keys said before the answer
     erased: bool = False  # the contact erased their data during this turn: log nothing
 
