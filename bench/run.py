@@ -13,6 +13,7 @@ Figures (each in its own fresh database and processes):
   growth    latency and memory with 1k/10k/100k contacts and cases in the database
   workers   PostgreSQL: inbox drain with 1 and 2 `bot worker` processes
   floor     figure nonlu's load through bench.floor: the bot's contract and nothing else
+  peer_two_rasa  figure peer with the bot's NLU URL naming two Rasa replicas
 
 Every process is started here and stopped here; load goes to 127.0.0.1 only, bounded in
 count and time; the load generator (bench.loadgen) is a separate process.
@@ -662,8 +663,9 @@ def peer_rate_step(
     }
 
 
-# Steps of 5/s from 20 on: both stacks saturate between 40 and 70/s on two cores.
-PEER_RATES = [5, 10, 20, 25, 30, 35, 40, 45, 50, 55, 60, 65, 70]
+# Steps of 10/s from 10 on: both stacks kept up with 70/s on the faster 2-core machine of
+# 2026-11-30 (a parse: 11 ms of CPU), so the steps go on to where they saturate.
+PEER_RATES = [5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140]
 
 
 def best_at_p99(steps: list[dict], target_ms: float) -> float:
@@ -706,8 +708,31 @@ def fig_peer_scaled(ctx: dict, bot: BotSetup) -> dict:
     return {"layout": "PostgreSQL, 1 web + 2 workers, 1 Rasa", **result}
 
 
+def fig_peer_two_rasa(ctx: dict, bot: BotSetup) -> dict:
+    """Figure 2 with the embedded bot's NLU URL naming two Rasa replicas (the client takes
+    them in turn), all on the same two cores: the most the bot can do on this machine.
+    The second replica is stopped before the peer's steps."""
+    rates = ctx.get("peer_rates", PEER_RATES)
+    duration = ctx.get("peer_duration", 10)
+    folder, db = fresh_sqlite(bot, "peer-two-rasa")
+    second, second_url = start_rasa(SCRATCH / "rasa2", "rasa-nlu-2")
+    with running(second):
+        web, url = bot.web("web", db, f"{ctx['rasa_url']},{second_url}", folder)
+        with running(web):
+            wait_http(f"{url}/healthz", 60, web)
+            bot_steps = bot_rate_steps(url, db, rates, duration, folder, web, None)
+    result = against_peer(ctx, bot_steps, rates, duration, folder)
+    return {"layout": "embedded (SQLite), two Rasa replicas", **result}
+
+
 def bot_rate_steps(
-    url: str, db: str, rates: list[int], duration: float, folder: Path, web: Proc, nlu: Proc
+    url: str,
+    db: str,
+    rates: list[int],
+    duration: float,
+    folder: Path,
+    web: Proc,
+    nlu: Proc | None,
 ) -> list[dict]:
     steps = []
     for i, rate in enumerate(rates):
@@ -769,11 +794,15 @@ def closed_loop(
     folder: Path,
     procs: list[Proc],
     replies: Callable[[list[dict]], dict[str, float]],
+    messages: list[dict] | None = None,
+    duration: float | None = None,
 ) -> dict:
-    """Buttons as fast as the service accepts them (32 connections), bounded by count and
-    time; `replies(sent)` waits for the replies and gives each one's time by event key."""
-    count = ctx.get("nonlu_messages", 6000)
-    messages = postback_messages(count, sessions=count // 3, salt=300)
+    """Messages (figure 3's buttons unless given) as fast as the service accepts them (32
+    connections), bounded by count and time; `replies(sent)` waits for the replies and
+    gives each one's time by event key. CPU and RSS are those of `procs`."""
+    if messages is None:
+        count = ctx.get("nonlu_messages", 6000)
+        messages = postback_messages(count, sessions=count // 3, salt=300)
     cpu0 = sum(proc.cpu() for proc in procs)
     loadgen_cpu0 = children_cpu()
     with Sampler(*procs):
@@ -785,7 +814,7 @@ def closed_loop(
             folder,
             "closed",
             concurrency=32,
-            duration=ctx.get("nonlu_duration", 10),
+            duration=duration or ctx.get("nonlu_duration", 10),
             timeout=30,
         )
         loadgen_cpu = children_cpu() - loadgen_cpu0
@@ -793,13 +822,14 @@ def closed_loop(
         replied = replies(sent)
     cpu = sum(proc.cpu() for proc in procs) - cpu0
     sent_times = list(replied.values())
-    accept_span = max(r["t_done"] for r in accepted) - started
+    accept_span = max((r["t_done"] for r in accepted), default=started) - started
+    reply_span = max(sent_times, default=started) - started
     return {
         "mode": "closed loop, 32 connections",
         "accepted": len(accepted),
-        "accepted_per_s": round(len(accepted) / accept_span, 1),
+        "accepted_per_s": round(len(accepted) / accept_span, 1) if accept_span else 0,
         "replied": len(sent_times),
-        "replied_per_s": round(len(sent_times) / (max(sent_times) - started), 1),
+        "replied_per_s": round(len(sent_times) / reply_span, 1) if reply_span else 0,
         "webhook_latency": summary([r["t_done"] - r["t_send"] for r in accepted]),
         "rss_max_mb": mb(max(max(proc.samples or [0]) for proc in procs)),
         "cpu_ms_per_message": round(cpu * 1000 / max(len(sent_times), 1), 2),
@@ -815,10 +845,16 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def bot_replies(db: str) -> Callable[[list[dict]], dict[str, float]]:
+def bot_replies(
+    db: str, rows: dict[str, dict] | None = None
+) -> Callable[[list[dict]], dict[str, float]]:
+    """`closed_loop`'s reading of the bot's replies; the timeline goes into `rows` too."""
+
     def replies(sent: list[dict]) -> dict[str, float]:
-        rows = wait_drained(db, sent, within=240)
-        return {key: row["sent"] for key, row in rows.items() if row["sent"]}
+        timeline = wait_drained(db, sent, within=300)
+        if rows is not None:
+            rows.update(timeline)
+        return {key: row["sent"] for key, row in timeline.items() if row["sent"]}
 
     return replies
 
@@ -1257,38 +1293,22 @@ def _fig_workers(ctx: dict, bot: BotSetup, nlu_url: str, nlu_note: str) -> dict:
                 with running(web):
                     wait_http(f"{url}/healthz", 60, web)
                     procs = [bot.worker(f"worker{i}", db, nlu, folder) for i in range(workers)]
-                    with running(*procs), Sampler(*procs):
+                    with running(*procs):
                         for proc in procs:
                             wait_log(proc, "worker_started", 60)
-                        cpu0 = sum(p.cpu() for p in procs)
-                        started = time.time()
-                        sent = loadgen(
-                            "webchat",
-                            url,
-                            messages,
-                            folder,
-                            "fill",
-                            concurrency=32,
-                            duration=60,
-                            timeout=30,
-                        )
-                        accepted = sum(1 for r in sent if r["status"] == 200)
-                        rows = wait_drained(db, sent, within=300)
-                        cpu = sum(p.cpu() for p in procs) - cpu0
-                    sent_times = [r["sent"] for r in rows.values() if r["sent"]]
-                    span = max(sent_times) - started if sent_times else 0
+                        rows: dict[str, dict] = {}
+                        replies = bot_replies(db, rows)
+                        loop = closed_loop(ctx, url, folder, procs, replies, messages, 60)
                     results.append(
                         {
                             "path": kind,
                             "workers": workers,
-                            "events": accepted,
-                            "replied": len(sent_times),
-                            "replies_per_s": round(len(sent_times) / span, 1) if span else 0,
+                            "events": loop["accepted"],
+                            "replied": loop["replied"],
+                            "replies_per_s": loop["replied_per_s"],
                             "outbox_rows_per_event_max": max(r["rows"] for r in rows.values()),
                             "worker_rss_max_mb": [mb(max(p.samples or [0])) for p in procs],
-                            "worker_cpu_ms_per_event": round(
-                                cpu * 1000 / max(len(sent_times), 1), 2
-                            ),
+                            "worker_cpu_ms_per_event": loop["cpu_ms_per_message"],
                         }
                     )
                     print(json.dumps({"workers": results[-1]}), file=sys.stderr)
@@ -1331,6 +1351,7 @@ FIGURES = (
     "workers",
     "workers_rasa",
     "floor",
+    "peer_two_rasa",
 )
 
 
