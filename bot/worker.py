@@ -56,6 +56,8 @@ class Worker:
         self.retention = RetentionTimer(services)
         self._next_interrupted_check = 0.0
         self._ahead: ClaimedBatch | None = None  # claimed while the previous batch was handled
+        # How many events a handling transaction takes on (see `_handle_batch`).
+        self._fits = self.settings.worker_batch_size
 
     async def run(self, stop: asyncio.Event) -> None:
         close_listener = await notify.listen(self.settings.database_url, self.services.wakeup)
@@ -206,25 +208,34 @@ class Worker:
         """
         handled: list[tuple[int, Outcome, str]] = []
         await self.services.inbox_writer.settled()
+        # The batch's first reads cover every event the transaction takes on, so it takes on
+        # no more than the last one found time for: a transaction cut by its deadline has
+        # read the rest for nothing (the next one reads them again, under its own locks).
+        chunk = claimed[: self._fits]
         deadline = time.monotonic() + self.settings.worker_batch_seconds
         try:
             async with self.services.db.begin() as session:
-                batch = await start_batch(self.services, session, events_of(claimed, events))
-                for row in claimed:
+                batch = await start_batch(self.services, session, events_of(chunk, events))
+                for row in chunk:
                     event, outcome = await self._handle_in(session, row, events, parsed, batch)
                     handled.append((row.row_id, outcome, event.platform))
                     if time.monotonic() >= deadline:
                         break
+                in_time = time.monotonic() < deadline
                 await batch.finish(session)
                 await self._mark_done(session, claimed[: len(handled)])
         except Exception as exc:
-            taken = claimed[: len(handled) + 1]
+            taken = chunk[: len(handled) + 1]
             log.info("inbox_batch_redone", events=len(taken), error=type(exc).__name__)
             for row in taken:
                 await self._handle(row, events, parsed)
             return claimed[len(taken) :]
         for row_id, outcome, platform in handled:
             self._handled(row_id, outcome, platform)
+        if len(handled) < len(chunk):  # cut by the deadline
+            self._fits = len(handled)
+        elif in_time:  # room to spare: take on more again
+            self._fits = min(2 * self._fits, self.settings.worker_batch_size)
         return claimed[len(handled) :]
 
     async def _handle_in(

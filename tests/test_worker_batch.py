@@ -13,6 +13,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import event, func, select
 
+from bot import batch as batch_module
 from bot.crypto import pseudonym
 from bot.inbox import InboxWriter
 from bot.messages import EventKind, Incoming, Reply
@@ -128,3 +129,29 @@ async def test_a_reply_behind_a_waiting_delivery_waits_and_the_others_of_its_bat
     assert states[recipients[0]] == ["pending", "pending"]
     assert all(states[recipient] == ["sent"] for recipient in recipients[1:])
     assert logged == len(users) - 1  # a reply is logged once delivered
+
+
+async def test_a_transaction_cut_by_its_deadline_does_not_read_the_rest_again_and_again(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no time at all (`worker.batch_seconds` 0), each transaction handles one event.
+    The first takes on the whole claim and reads it; the next ones take on one event each,
+    so ten events are read 10 + 9 times, not 10 + 9 + ... + 1."""
+    read: list[int] = []
+    contacts_for = batch_module.contacts_for
+
+    async def counting(session, vault, key, events):  # type: ignore[no-untyped-def]
+        read.append(len(events))
+        return await contacts_for(session, vault, key, events)
+
+    monkeypatch.setattr(batch_module, "contacts_for", counting)
+    async with chat_client(database_url, BOT__WORKER__BATCH_SECONDS="0") as client:
+        services = services_of(client)
+        users = USERS[:10]
+        writer = InboxWriter(services.db, services.vault, services.settings.pseudonym_key)
+        await asyncio.gather(*(writer.accept([button(user, "menu")]) for user in users))
+        await Worker(services).drain()
+        async with services.db() as session:
+            replies = await session.scalar(select(func.count()).select_from(OutboxMessage))
+    assert replies == len(users)
+    assert read == [10, 1, 1, 1, 1, 1, 1, 1, 1, 1]
