@@ -3,7 +3,8 @@
     python -m bench.hotpath                      # SQLite, 400 buttons + 400 texts
     python -m bench.hotpath --postgres --events 200
     python -m bench.hotpath --profile /tmp/drain.prof
-    valgrind --tool=callgrind --instr-atstart=no python -m bench.hotpath --callgrind --events 40
+    valgrind --tool=callgrind --instr-atstart=no python -m bench.hotpath --callgrind \
+        --events 40 --batch-seconds 60
 
 Stores events as the webhook does (`inbox.accept`, one commit per request), then lets one
 worker drain them (`Worker.drain`); the NLU is the keyword classifier, in-process, so only
@@ -130,13 +131,18 @@ def _figures(n: int, cpu: float, wall: float, statements: int, commits: int) -> 
     }
 
 
-async def run(postgres: bool, events: int, profile: Path | None, instrument: bool) -> dict:
+async def run(
+    postgres: bool, events: int, profile: Path | None, instrument: bool, batch_seconds: str
+) -> dict:
     results = {}
     async with database(postgres) as url:
         engine = create_engine(url)
         await migrate(engine)
         await engine.dispose()
-        settings = load_settings(environ={**BOT_ENV, "DATABASE_URL": url})
+        environ = {**BOT_ENV, "DATABASE_URL": url}
+        if batch_seconds:
+            environ["BOT__WORKER__BATCH_SECONDS"] = batch_seconds
+        settings = load_settings(environ=environ)
         services = await start_services(settings, classifier=None)
         services.classifier = services.keywords  # in-process NLU: only the bot is measured
         counter = Counter()
@@ -166,12 +172,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--events", type=int, default=400, help="of each kind")
     parser.add_argument("--profile", type=Path, help="cProfile of the worker's drain")
     parser.add_argument("--callgrind", action="store_true", help="running under callgrind")
+    parser.add_argument(
+        "--batch-seconds",
+        default="",
+        help="worker.batch_seconds (callgrind: 60, or its slowness cuts every batch short)",
+    )
     args = parser.parse_args(argv)
     # JSON lines as in production, written where they cost what they cost there.
     configure_logging(stream=open(os.devnull, "w"))  # noqa: SIM115 - for the whole run
     print(
         json.dumps(
-            asyncio.run(run(args.postgres, args.events, args.profile, args.callgrind)), indent=1
+            asyncio.run(
+                run(args.postgres, args.events, args.profile, args.callgrind, args.batch_seconds)
+            ),
+            indent=1,
         )
     )
 
