@@ -39,6 +39,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 from cryptography.fernet import Fernet
@@ -57,6 +58,7 @@ BOT_ENV = {
     "BOT__RATELIMIT__WEBHOOK_PER_MINUTE": "100000000",
     "BOT__RATELIMIT__WEBHOOK_BURST": "100000000",
 }
+T = TypeVar("T")
 P99_TARGET = 0.5  # seconds: "equal p99" for the peer comparison
 
 
@@ -352,21 +354,36 @@ def timeline(database_url: str) -> dict[str, dict]:
     return asyncio.run(_timeline(database_url))
 
 
+def poll_until(read: Callable[[], T], done: Callable[[T], bool], within: float) -> T:
+    """`read()` every half second until `done` says so or `within` seconds have passed;
+    the last reading either way."""
+    deadline = time.monotonic() + within
+    while True:
+        value = read()
+        if done(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(0.5)
+
+
+def accepted_keys(results: list[dict]) -> set[str]:
+    """The event keys of the load generator's requests that were answered 200."""
+    return {event_key(r) for r in results if r["status"] == 200}
+
+
 def wait_drained(database_url: str, results: list[dict], within: float) -> dict[str, dict]:
     """Poll until every accepted event of `results` is handled and its reply (if any) sent,
     or give up after `within` seconds."""
-    keys = {f"{r['session']}:{r['id']}" for r in results if r["status"] == 200}
-    deadline = time.monotonic() + within
-    while True:
-        rows = timeline(database_url)
-        pending = 0
-        for key in keys:
-            row = rows.get(key)
-            if row is None or row["processed"] is None or (row["rows"] and row["sent"] is None):
-                pending += 1
-        if not pending or time.monotonic() > deadline:
-            return rows
-        time.sleep(0.5)
+    keys = accepted_keys(results)
+
+    def drained(rows: dict[str, dict]) -> bool:
+        return all(
+            (row := rows.get(key)) is not None
+            and row["processed"] is not None
+            and not (row["rows"] and row["sent"] is None)
+            for key in keys
+        )
+
+    return poll_until(lambda: timeline(database_url), drained, within)
 
 
 def pct(values: list[float], q: float) -> float | None:
@@ -608,7 +625,7 @@ def bot_rate_step(
     nlu_cpu = nlu.cpu() - nlu_cpu0 if nlu else None
     latencies, answered = [], []
     for r in sent:
-        row = rows.get(f"{r['session']}:{r['id']}") if r["status"] == 200 else None
+        row = rows.get(event_key(r)) if r["status"] == 200 else None
         if row and row["sent"]:
             latencies.append(row["sent"] - r["t_send"])
             answered.append(row["sent"])
@@ -903,13 +920,13 @@ async def _floor_replies(database_url: str) -> dict[str, float]:
 
 def floor_replies(database_url: str) -> Callable[[list[dict]], dict[str, float]]:
     def replies(sent: list[dict]) -> dict[str, float]:
-        keys = {f"{r['session']}:{r['id']}" for r in sent if r["status"] == 200}
-        deadline = time.monotonic() + 240
-        while True:
-            stored = asyncio.run(_floor_replies(database_url))
-            if keys <= stored.keys() or time.monotonic() > deadline:
-                return {key: at for key, at in stored.items() if key in keys}
-            time.sleep(0.5)
+        keys = accepted_keys(sent)
+        stored = poll_until(
+            lambda: asyncio.run(_floor_replies(database_url)),
+            lambda stored: keys <= stored.keys(),
+            240,
+        )
+        return {key: at for key, at in stored.items() if key in keys}
 
     return replies
 

@@ -165,10 +165,10 @@ async def enqueue(
     log = None
     if sent and conversation_id is not None:
         log = SentLog(conversation_id, sender, replies, recipient.language)
-    own = Deliveries(vault) if deliveries is None else deliveries
-    queued = own.add(row, sent, log)
     if deliveries is not None:
-        return queued
+        return deliveries.add(row, sent, log)
+    own = Deliveries(vault)
+    queued = own.add(row, sent, log)
     for owed in await own.store(session):
         log_sent(session, vault, owed)
     return queued if queued.outbox_id is not None else None
